@@ -1,0 +1,22 @@
+#pragma once
+/*
+ * ctl_cmd: strowgerctl's commands. Each takes the arguments after the
+ * command name (argv[0] is the command name, as getopt expects) and returns
+ * the process exit status: CTL_EXIT_OK, CTL_EXIT_FAIL or CTL_EXIT_USAGE.
+ * Commands print their own messages; only main() exits.
+ */
+#include <stdio.h>
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,    /* done (a query answered, whatever its status) */
+	CTL_EXIT_FAIL = 1,  /* config invalid, output or system failure */
+	CTL_EXIT_USAGE = 2, /* bad command line */
+};
+
+int ctl_cmd_validate(int argc, char **argv);
+int ctl_cmd_query(int argc, char **argv);
+/* query with --explain implied */
+int ctl_cmd_explain(int argc, char **argv);
+
+/* The usage text of command (or of strowgerctl when NULL/unknown). */
+void ctl_usage(FILE *out, const char *command);

@@ -1,0 +1,133 @@
+/*
+ * strowgerctl: the operator's tool (SPEC section 4, CLI). A table of
+ * commands; each parses its own arguments and returns the exit status.
+ * Commands that talk to a server (load, health, drain, status, stats) slot
+ * into the same table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_cmd.h"
+
+#ifndef STROWGER_VERSION
+#define STROWGER_VERSION "unknown"
+#endif
+
+struct ctl_command {
+	const char *name;
+	const char *summary;
+	const char *usage; /* after "strowgerctl NAME " */
+	const char *help;  /* option details, may be NULL */
+	int (*run)(int argc, char **argv);
+};
+
+#define CTL_QUERY_HELP                                                              \
+	"  --config FILE         decide offline against this config file\n"          \
+	"  --called NUMBER       the dialled number (required)\n"                   \
+	"  --calling NUMBER      the calling number (selects a policy assignment)\n" \
+	"  --policy NAME         use this voice policy\n"                          \
+	"  --call-id ID          seeds the weighted shuffle (default: fixed seed)\n" \
+	"  --tried GW:CODE       a gateway already tried and its SIP response\n"     \
+	"                        (0 = no response); repeatable\n"                   \
+	"  --health NAME=STATE   gateway or site health: up, degraded, down,\n"      \
+	"                        draining, unknown; repeatable\n"                   \
+	"  --max N               at most N destinations\n"                          \
+	"  --explain             also say why (matched routes, skipped gateways)\n" \
+	"  --json                one JSON object instead of text\n"                 \
+	"Exit status: 0 when a decision was made (whatever its status), 1 when the\n" \
+	"config is invalid, 2 on a usage error.\n"
+
+static const struct ctl_command ctl_commands[] = {
+	{
+		.name = "validate",
+		.summary = "check config files without loading them",
+		.usage = "FILE...",
+		.help = "Loads and compiles each FILE as the server would; prints\n"
+			"\"FILE: OK (...)\" or every problem with file and line.\n"
+			"Exit status: 0 all valid, 1 any invalid, 2 usage error.\n",
+		.run = ctl_cmd_validate,
+	},
+	{
+		.name = "query",
+		.summary = "route a number and print the decision",
+		.usage = "--config FILE --called NUMBER [options]",
+		.help = CTL_QUERY_HELP,
+		.run = ctl_cmd_query,
+	},
+	{
+		.name = "explain",
+		.summary = "query, with the reasons (same as query --explain)",
+		.usage = "--config FILE --called NUMBER [options]",
+		.help = CTL_QUERY_HELP,
+		.run = ctl_cmd_explain,
+	},
+};
+
+#define CTL_N_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static const struct ctl_command *ctl_command_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < CTL_N_COMMANDS; i++)
+		if (strcmp(ctl_commands[i].name, name) == 0)
+			return &ctl_commands[i];
+	return NULL;
+}
+
+void ctl_usage(FILE *out, const char *command)
+{
+	const struct ctl_command *cmd = ctl_command_find(command);
+
+	if (cmd) {
+		fprintf(out, "usage: strowgerctl %s %s\n", cmd->name, cmd->usage);
+		fprintf(out, "%s.\n", cmd->summary);
+		if (cmd->help)
+			fputs(cmd->help, out);
+		return;
+	}
+	fputs("usage: strowgerctl COMMAND [options]\n"
+	      "commands:\n", out);
+	for (size_t i = 0; i < CTL_N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", ctl_commands[i].name, ctl_commands[i].summary);
+	fputs("  help [COMMAND]\n"
+	      "Run 'strowgerctl help COMMAND' for its options.\n", out);
+}
+
+static int ctl_main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+	const struct ctl_command *cmd;
+
+	if (!name) {
+		ctl_usage(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+	    strcmp(name, "-h") == 0) {
+		const char *topic = argc > 2 ? argv[2] : NULL;
+		if (topic && !ctl_command_find(topic)) {
+			fprintf(stderr, "strowgerctl: unknown command '%s'\n", topic);
+			ctl_usage(stderr, NULL);
+			return CTL_EXIT_USAGE;
+		}
+		ctl_usage(stdout, topic);
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("strowgerctl %s\n", STROWGER_VERSION);
+		return CTL_EXIT_OK;
+	}
+	cmd = ctl_command_find(name);
+	if (!cmd) {
+		fprintf(stderr, "strowgerctl: unknown command '%s'\n", name);
+		ctl_usage(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
+	return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	return ctl_main(argc, argv);
+}

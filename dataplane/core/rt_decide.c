@@ -1,0 +1,699 @@
+/*
+ * The routing decision (SPEC section 3). Hot path: one Hyperscan scan per
+ * number (route patterns; plus dial plan and assignment scans when the
+ * config has them), walks over small arrays, PCRE2 only for the trunk
+ * translations of the destinations actually returned. No allocation, no
+ * locks, no system calls.
+ */
+#include "rt_decide.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rt_snapshot_int.h"
+
+struct rt_scratch {
+	hs_scratch_t *hs;
+	pcre2_match_data *md;
+	uint32_t md_pairs;
+	uint32_t *matched[2]; /* route ids for the number, and for a fallback number */
+	uint32_t matched_cap;
+	/* Per-gateway stamps: == epoch means "already in this answer" / "tried
+	 * by this call". Stamps avoid clearing arrays per decision. */
+	uint32_t *gw_seen;
+	uint32_t *gw_tried;
+	uint32_t gw_cap;
+	uint32_t epoch;
+	uint32_t *order;
+	uint32_t order_cap;
+	struct rt_dest degraded[RT_MAX_DEST];
+};
+
+/* ---- names --------------------------------------------------------------- */
+
+static const char *const status_names[] = {
+	[RT_ROUTED] = "ROUTED",
+	[RT_NO_ROUTE] = "NO_ROUTE",
+	[RT_NOT_PERMITTED] = "NOT_PERMITTED",
+	[RT_ALL_UNAVAILABLE] = "ALL_UNAVAILABLE",
+	[RT_NO_FAILOVER] = "NO_FAILOVER",
+	[RT_BAD_REQUEST] = "BAD_REQUEST",
+};
+
+const char *rt_status_name(enum rt_status s)
+{
+	return (unsigned)s < RT_STATUS_COUNT ? status_names[s] : "?";
+}
+
+uint16_t rt_status_sip_code(enum rt_status s)
+{
+	switch (s) {
+	case RT_ROUTED:
+		return 302;
+	case RT_NO_ROUTE:
+		return 404;
+	case RT_NOT_PERMITTED:
+		return 403;
+	case RT_ALL_UNAVAILABLE:
+		return 503;
+	case RT_BAD_REQUEST:
+		return 400;
+	case RT_NO_FAILOVER:
+	default:
+		return 0;
+	}
+}
+
+static const char *const health_names[] = {
+	[RT_HEALTH_UNKNOWN] = "unknown",  [RT_HEALTH_UP] = "up",
+	[RT_HEALTH_DEGRADED] = "degraded", [RT_HEALTH_DRAINING] = "draining",
+	[RT_HEALTH_DOWN] = "down",
+};
+
+const char *rt_health_name(enum rt_health h)
+{
+	return (unsigned)h < RT_HEALTH_COUNT ? health_names[h] : "?";
+}
+
+int rt_health_parse(const char *s, enum rt_health *out)
+{
+	for (unsigned i = 0; i < RT_HEALTH_COUNT; i++) {
+		if (!strcasecmp(s, health_names[i])) {
+			*out = (enum rt_health)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *rt_skip_reason_name(enum rt_skip_reason r)
+{
+	switch (r) {
+	case RT_SKIP_DOWN:
+		return "down";
+	case RT_SKIP_DRAINING:
+		return "draining";
+	case RT_SKIP_TRIED:
+		return "tried";
+	case RT_SKIP_DUPLICATE:
+		return "duplicate";
+	case RT_SKIP_LIMIT:
+		return "limit";
+	}
+	return "?";
+}
+
+/* ---- scratch ------------------------------------------------------------- */
+
+static int grow_u32(uint32_t **p, uint32_t *cap, uint32_t want)
+{
+	if (*cap >= want && *p)
+		return 0;
+	uint32_t *n = calloc(want ? want : 1, sizeof(uint32_t));
+	if (!n)
+		return -ENOMEM;
+	free(*p);
+	*p = n;
+	*cap = want;
+	return 0;
+}
+
+int rt_scratch_ready(struct rt_scratch *sc, const struct rt_snapshot *s)
+{
+	if (rt_matcher_ready(&s->route_m, &sc->hs) || rt_matcher_ready(&s->dial_m, &sc->hs) ||
+	    rt_matcher_ready(&s->assign_m, &sc->hs))
+		return -ENOMEM;
+
+	uint32_t pairs = s->max_captures + 1 < 10 ? 10 : s->max_captures + 1;
+	if (!sc->md || sc->md_pairs < pairs) {
+		pcre2_match_data *md = pcre2_match_data_create(pairs, NULL);
+		if (!md)
+			return -ENOMEM;
+		if (sc->md)
+			pcre2_match_data_free(sc->md);
+		sc->md = md;
+		sc->md_pairs = pairs;
+	}
+
+	if (sc->matched_cap < s->n_routes || !sc->matched[0]) {
+		uint32_t cap0 = sc->matched_cap, cap1 = sc->matched_cap;
+		if (grow_u32(&sc->matched[0], &cap0, s->n_routes) ||
+		    grow_u32(&sc->matched[1], &cap1, s->n_routes))
+			return -ENOMEM;
+		sc->matched_cap = s->n_routes;
+	}
+	if (sc->gw_cap < s->n_gws || !sc->gw_seen) {
+		uint32_t c0 = sc->gw_cap, c1 = sc->gw_cap;
+		if (grow_u32(&sc->gw_seen, &c0, s->n_gws) || grow_u32(&sc->gw_tried, &c1, s->n_gws))
+			return -ENOMEM;
+		sc->gw_cap = s->n_gws;
+		sc->epoch = 0;
+	}
+	if (grow_u32(&sc->order, &sc->order_cap, s->max_route_trunks))
+		return -ENOMEM;
+	return 0;
+}
+
+struct rt_scratch *rt_scratch_new(const struct rt_snapshot *s)
+{
+	struct rt_scratch *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return NULL;
+	if (rt_scratch_ready(sc, s)) {
+		rt_scratch_free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+void rt_scratch_free(struct rt_scratch *sc)
+{
+	if (!sc)
+		return;
+	if (sc->hs)
+		hs_free_scratch(sc->hs);
+	if (sc->md)
+		pcre2_match_data_free(sc->md);
+	free(sc->matched[0]);
+	free(sc->matched[1]);
+	free(sc->gw_seen);
+	free(sc->gw_tried);
+	free(sc->order);
+	free(sc);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct walk {
+	const struct rt_snapshot *s;
+	const struct rt_health_view *h;
+	const struct rt_query *q;
+	struct rt_scratch *sc;
+	struct rt_answer *ans;
+	struct rt_explain *ex;
+	const struct rt_policy *pol;
+	uint64_t seed;
+	uint32_t max;
+	uint32_t n_healthy;
+	uint32_t n_degraded;
+	uint32_t n_matched; /* for the dialled number (depth 0) */
+	bool permitted;
+	bool full;
+	bool scan_failed;
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static bool valid_number(struct rt_str n)
+{
+	if (n.len == 0 || n.len >= RT_NUM_MAX)
+		return false;
+	for (size_t i = 0; i < n.len; i++)
+		if ((unsigned char)n.p[i] <= 0x20 || (unsigned char)n.p[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static void sort_ids(uint32_t *a, uint32_t n)
+{
+	if (n <= 24) {
+		for (uint32_t i = 1; i < n; i++) {
+			uint32_t v = a[i], j = i;
+			while (j > 0 && a[j - 1] > v) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	/* Heapsort: in place, no allocation (glibc qsort may malloc). */
+	for (uint32_t start = n / 2; start-- > 0;) {
+		uint32_t root = start;
+		for (uint32_t child; (child = 2 * root + 1) < n; root = child) {
+			if (child + 1 < n && a[child] < a[child + 1])
+				child++;
+			if (a[root] >= a[child])
+				break;
+			uint32_t t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+		}
+	}
+	for (uint32_t end = n - 1; end > 0; end--) {
+		uint32_t t = a[0];
+		a[0] = a[end];
+		a[end] = t;
+		uint32_t root = 0;
+		for (uint32_t child; (child = 2 * root + 1) < end; root = child) {
+			if (child + 1 < end && a[child] < a[child + 1])
+				child++;
+			if (a[root] >= a[child])
+				break;
+			t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+		}
+	}
+}
+
+struct collect {
+	uint32_t *ids;
+	uint32_t n;
+	uint32_t cap;
+};
+
+static int collect_id(unsigned id, void *p)
+{
+	struct collect *c = p;
+	if (c->n < c->cap)
+		c->ids[c->n++] = id;
+	return 0;
+}
+
+/* Lowest matching id inside [lo, hi): "first matching rule applies". */
+struct first_in {
+	uint32_t lo, hi, best;
+};
+
+static int first_in_range(unsigned id, void *p)
+{
+	struct first_in *f = p;
+	if (id >= f->lo && id < f->hi && id < f->best)
+		f->best = id;
+	return 0;
+}
+
+static enum rt_health effective_health(const struct walk *w, uint32_t g)
+{
+	uint8_t gs = w->h->gateway ? w->h->gateway[g] : RT_HEALTH_UNKNOWN;
+	int32_t site = w->s->gws[g].site;
+	uint8_t ss = site >= 0 && w->h->site ? w->h->site[site] : RT_HEALTH_UNKNOWN;
+	if (gs >= RT_HEALTH_COUNT)
+		gs = RT_HEALTH_UNKNOWN;
+	if (ss >= RT_HEALTH_COUNT)
+		ss = RT_HEALTH_UNKNOWN;
+	/* The enum is ordered by severity (unknown/up < degraded < draining <
+	 * down), so the worse of the two is the larger. */
+	return (enum rt_health)(gs > ss ? gs : ss);
+}
+
+static void explain_skip(struct walk *w, uint32_t g, uint32_t r, uint32_t u,
+			 enum rt_skip_reason why, enum rt_health hs)
+{
+	struct rt_explain *ex = w->ex;
+	if (!ex)
+		return;
+	if (ex->n_skipped >= RT_EXPLAIN_MAX) {
+		ex->skipped_dropped++;
+		return;
+	}
+	ex->skipped[ex->n_skipped].gateway = w->s->gws[g].name;
+	ex->skipped[ex->n_skipped].route = w->s->routes[r].name;
+	ex->skipped[ex->n_skipped].usage = w->s->usages[u];
+	ex->skipped[ex->n_skipped].reason = why;
+	ex->skipped[ex->n_skipped].health = hs;
+	ex->n_skipped++;
+}
+
+static void explain_fallback(struct walk *w, uint32_t r, bool followed)
+{
+	struct rt_explain *ex = w->ex;
+	if (!ex || ex->n_fallbacks >= sizeof(ex->fallbacks) / sizeof(ex->fallbacks[0]))
+		return;
+	ex->fallbacks[ex->n_fallbacks].route = w->s->routes[r].name;
+	ex->fallbacks[ex->n_fallbacks].target = w->s->routes[r].fallback;
+	ex->fallbacks[ex->n_fallbacks].followed = followed;
+	ex->n_fallbacks++;
+}
+
+/* First matching rule rewrites; none matching (or a result that does not
+ * fit) leaves the number as it was. */
+static void translate(const struct rt_rewrite *rules, uint32_t n, const char *num, size_t len,
+		      pcre2_match_data *md, char out[RT_NUM_MAX])
+{
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = rt_rewrite_apply(&rules[i], num, len, md, out, RT_NUM_MAX);
+		if (rc == 1)
+			return;
+		if (rc < 0)
+			break;
+	}
+	memcpy(out, num, len);
+	out[len] = '\0';
+}
+
+static struct rt_dest *next_slot(struct walk *w, bool degraded)
+{
+	if (degraded)
+		return w->n_degraded < w->max ? &w->sc->degraded[w->n_degraded++] : NULL;
+	if (w->n_healthy >= w->max)
+		return NULL;
+	struct rt_dest *d = &w->ans->dest[w->n_healthy++];
+	if (w->n_healthy == w->max)
+		w->full = true; /* nothing later could be offered: stop walking */
+	return d;
+}
+
+static void add_gateway(struct walk *w, uint32_t t, uint32_t r, uint32_t u, bool degraded,
+			const char *num, size_t len, bool via_fallback)
+{
+	const struct rt_snapshot *s = w->s;
+	const struct rt_trunk *tr = &s->trunks[t];
+	const struct rt_gw *g = &s->gws[tr->gw];
+	struct rt_dest *d = next_slot(w, degraded);
+	if (!d) {
+		explain_skip(w, tr->gw, r, u, RT_SKIP_LIMIT, degraded ? RT_HEALTH_DEGRADED : RT_HEALTH_UP);
+		return;
+	}
+	w->sc->gw_seen[tr->gw] = w->sc->epoch;
+	d->gateway = g->name;
+	d->trunk = tr->name;
+	d->route = s->routes[r].name;
+	d->usage = s->usages[u];
+	d->address = g->address;
+	d->uri = NULL;
+	d->port = g->port;
+	d->transport = (enum rt_transport)g->transport;
+	d->degraded = degraded;
+	d->via_fallback = via_fallback;
+	d->gateway_index = (int32_t)tr->gw;
+	translate(tr->called, tr->n_called, num, len, w->sc->md, d->called);
+	translate(tr->calling, tr->n_calling, w->q->calling.p ? w->q->calling.p : "",
+		  w->q->calling.len, w->sc->md, d->calling);
+}
+
+static void add_uri(struct walk *w, uint32_t r, uint32_t u, const char *num, size_t len,
+		    bool via_fallback)
+{
+	const char *uri = w->s->routes[r].fallback;
+	for (uint32_t i = 0; i < w->n_healthy; i++)
+		if (w->ans->dest[i].uri && !strcmp(w->ans->dest[i].uri, uri))
+			return;
+	struct rt_dest *d = next_slot(w, false);
+	if (!d)
+		return;
+	memset(d, 0, sizeof(*d));
+	d->route = w->s->routes[r].name;
+	d->usage = w->s->usages[u];
+	d->uri = uri;
+	d->gateway_index = -1;
+	d->via_fallback = via_fallback;
+	memcpy(d->called, num, len);
+	d->called[len] = '\0';
+	size_t cl = w->q->calling.len;
+	if (cl)
+		memcpy(d->calling, w->q->calling.p, cl);
+	d->calling[cl] = '\0';
+}
+
+/*
+ * RFC 2782 ordering of one equal-priority run of trunks: zero-weight
+ * entries first, then repeatedly pick by running sum against a uniform
+ * number in [0, sum]. The generator is seeded per call and route so a
+ * retransmission or failover query for the same call sees the same order.
+ */
+static void weighted_order(const struct walk *w, const uint32_t *trunks, uint32_t n,
+			   uint32_t *out, uint64_t *rng)
+{
+	const struct rt_snapshot *s = w->s;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (s->gws[s->trunks[trunks[i]].gw].weight == 0)
+			out[k++] = trunks[i];
+	for (uint32_t i = 0; i < n; i++)
+		if (s->gws[s->trunks[trunks[i]].gw].weight != 0)
+			out[k++] = trunks[i];
+	if (n < 2)
+		return;
+	for (uint32_t pos = 0; pos + 1 < n; pos++) {
+		uint64_t sum = 0;
+		for (uint32_t x = pos; x < n; x++)
+			sum += s->gws[s->trunks[out[x]].gw].weight;
+		uint64_t pick = splitmix64(rng) % (sum + 1);
+		uint64_t run = 0;
+		uint32_t x = pos;
+		for (; x < n; x++) {
+			run += s->gws[s->trunks[out[x]].gw].weight;
+			if (run >= pick)
+				break;
+		}
+		if (x == n)
+			x = n - 1;
+		uint32_t chosen = out[x];
+		memmove(&out[pos + 1], &out[pos], (x - pos) * sizeof(*out));
+		out[pos] = chosen;
+	}
+}
+
+static void route_number(struct walk *w, const char *num, size_t len, int depth);
+
+long rt_match_routes(const struct rt_snapshot *s, struct rt_scratch *sc, const char *num,
+		     size_t len, uint32_t *ids, uint32_t cap)
+{
+	struct collect c = {sc->matched[0], 0, sc->matched_cap};
+	if (rt_matcher_scan(&s->route_m, num, len, sc->hs, collect_id, &c))
+		return -EIO;
+	sort_ids(c.ids, c.n);
+	for (uint32_t i = 0; i < c.n && i < cap; i++)
+		ids[i] = c.ids[i];
+	return c.n;
+}
+
+static void take_route(struct walk *w, uint32_t r, uint32_t u, const char *num, size_t len,
+		       int depth)
+{
+	const struct rt_snapshot *s = w->s;
+	const struct rt_route *rt = &s->routes[r];
+	struct rt_scratch *sc = w->sc;
+	uint64_t rng = w->seed ^ rt->salt;
+	uint32_t usable = 0;
+
+	for (uint32_t i = 0, j; i < rt->n_trunks && !w->full; i = j) {
+		uint32_t prio = s->gws[s->trunks[rt->trunks[i]].gw].priority;
+		for (j = i + 1; j < rt->n_trunks && s->gws[s->trunks[rt->trunks[j]].gw].priority == prio;
+		     j++)
+			;
+		weighted_order(w, &rt->trunks[i], j - i, sc->order, &rng);
+		for (uint32_t k = 0; k < j - i && !w->full; k++) {
+			uint32_t t = sc->order[k];
+			uint32_t g = s->trunks[t].gw;
+			enum rt_health hs = effective_health(w, g);
+			if (sc->gw_tried[g] == sc->epoch) {
+				explain_skip(w, g, r, u, RT_SKIP_TRIED, hs);
+				continue;
+			}
+			if (hs == RT_HEALTH_DOWN || hs == RT_HEALTH_DRAINING) {
+				explain_skip(w, g, r, u,
+					     hs == RT_HEALTH_DOWN ? RT_SKIP_DOWN : RT_SKIP_DRAINING, hs);
+				continue;
+			}
+			usable++;
+			if (sc->gw_seen[g] == sc->epoch) {
+				explain_skip(w, g, r, u, RT_SKIP_DUPLICATE, hs);
+				continue;
+			}
+			add_gateway(w, t, r, u, hs == RT_HEALTH_DEGRADED, num, len, depth > 0);
+		}
+	}
+	if (w->full || usable || !rt->fallback)
+		return;
+
+	/* Every gateway of the route is unusable: its fallback stands in. */
+	if (rt->fallback_is_uri) {
+		explain_fallback(w, r, true);
+		add_uri(w, r, u, num, len, depth > 0);
+	} else if (depth == 0) {
+		explain_fallback(w, r, true);
+		route_number(w, rt->fallback, strlen(rt->fallback), 1);
+	} else {
+		explain_fallback(w, r, false); /* re-routed once already: loop protection */
+	}
+}
+
+static void route_number(struct walk *w, const char *num, size_t len, int depth)
+{
+	const struct rt_snapshot *s = w->s;
+	struct collect c = {w->sc->matched[depth], 0, w->sc->matched_cap};
+	if (rt_matcher_scan(&s->route_m, num, len, w->sc->hs, collect_id, &c)) {
+		w->scan_failed = true;
+		return;
+	}
+	sort_ids(c.ids, c.n);
+
+	if (depth == 0) {
+		w->n_matched = c.n;
+		if (w->ex) {
+			for (uint32_t i = 0; i < c.n; i++) {
+				if (w->ex->n_matched < RT_EXPLAIN_MAX)
+					w->ex->matched[w->ex->n_matched++] = s->routes[c.ids[i]].name;
+				else
+					w->ex->matched_dropped++;
+			}
+		}
+	}
+
+	for (uint32_t ui = 0; ui < w->pol->n_usages && !w->full; ui++) {
+		uint32_t u = w->pol->usages[ui];
+		uint32_t carried = 0;
+		for (uint32_t i = 0; i < c.n && !w->full; i++) {
+			uint32_t r = c.ids[i];
+			if (!rt_usage_has_route(s, u, r))
+				continue;
+			carried++;
+			if (depth == 0)
+				w->permitted = true;
+			take_route(w, r, u, num, len, depth);
+		}
+		if (depth == 0 && w->ex && w->ex->n_usages < RT_EXPLAIN_MAX) {
+			w->ex->usages[w->ex->n_usages].usage = s->usages[u];
+			w->ex->usages[w->ex->n_usages].n_routes = carried;
+			w->ex->n_usages++;
+		}
+	}
+}
+
+static void finish(struct rt_answer *ans, enum rt_status st, uint16_t code, const char *err)
+{
+	ans->status = st;
+	ans->code = code;
+	ans->error = err;
+}
+
+static void normalise(struct walk *w)
+{
+	const struct rt_snapshot *s = w->s;
+	struct rt_answer *ans = w->ans;
+	struct rt_str called = w->q->called;
+	int32_t dp = w->pol->dial_plan;
+
+	if (dp >= 0 && s->dial_plans[dp].n) {
+		const struct rt_dial_plan *plan = &s->dial_plans[dp];
+		struct first_in f = {plan->first, plan->first + plan->n, UINT32_MAX};
+		if (rt_matcher_scan(&s->dial_m, called.p, called.len, w->sc->hs, first_in_range, &f))
+			w->scan_failed = true;
+		if (f.best != UINT32_MAX) {
+			const struct rt_rewrite *rule = &s->dp_rules[f.best];
+			if (rt_rewrite_apply(rule, called.p, called.len, w->sc->md, ans->normalized,
+					     RT_NUM_MAX) == 1) {
+				if (w->ex) {
+					w->ex->dial_plan = plan->name;
+					w->ex->dial_rule = rule->match;
+				}
+				return;
+			}
+		}
+	}
+	memcpy(ans->normalized, called.p, called.len);
+	ans->normalized[called.len] = '\0';
+}
+
+void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
+	       const struct rt_query *q, struct rt_scratch *sc, struct rt_answer *ans,
+	       struct rt_explain *ex)
+{
+	static const struct rt_health_view all_unknown;
+	struct walk w = {
+		.s = s,
+		.h = health ? health : &all_unknown,
+		.q = q,
+		.sc = sc,
+		.ans = ans,
+		.ex = ex,
+	};
+	ans->generation = s->generation;
+	ans->policy = NULL;
+	ans->error = NULL;
+	ans->n_dest = 0;
+	ans->normalized[0] = '\0';
+	if (ex)
+		memset(ex, 0, sizeof(*ex));
+
+	if (!valid_number(q->called))
+		return finish(ans, RT_BAD_REQUEST, 400, "called number missing or malformed");
+	if (q->calling.len && !valid_number(q->calling))
+		return finish(ans, RT_BAD_REQUEST, 400, "calling number malformed");
+	if (q->n_tried > RT_MAX_TRIED)
+		return finish(ans, RT_BAD_REQUEST, 400, "too many tried entries");
+	for (uint32_t i = 0; i < q->n_tried; i++)
+		if (q->tried[i].code > RT_CODE_MAX)
+			return finish(ans, RT_BAD_REQUEST, 400, "tried response code out of range");
+
+	/* Policy: named, else first matching assignment, else the default. */
+	const char *psrc = "default";
+	uint32_t pol = s->default_policy;
+	if (q->policy.len) {
+		long p = rt_index_get(&s->policy_ix, q->policy.p, q->policy.len);
+		if (p < 0)
+			return finish(ans, RT_BAD_REQUEST, 400, "unknown policy");
+		pol = (uint32_t)p;
+		psrc = "named";
+	} else if (q->calling.len && s->n_assign) {
+		struct first_in f = {0, s->n_assign, UINT32_MAX};
+		if (rt_matcher_scan(&s->assign_m, q->calling.p, q->calling.len, sc->hs,
+				    first_in_range, &f) == 0 &&
+		    f.best != UINT32_MAX) {
+			pol = s->assign_policy[f.best];
+			psrc = "assignment";
+			if (ex)
+				ex->assignment = s->assign_pattern[f.best];
+		}
+	}
+	w.pol = &s->policies[pol];
+	ans->policy = w.pol->name;
+	if (ex)
+		ex->policy_source = psrc;
+
+	normalise(&w);
+
+	/* A failover query whose last attempt failed with a code that is not a
+	 * failover code for that gateway ends here: the SBC relays the code. */
+	if (q->n_tried) {
+		const struct rt_tried *last = &q->tried[q->n_tried - 1];
+		long g = rt_index_get(&s->gw_ix, last->gateway.p, last->gateway.len);
+		const struct rt_codeset *codes = g >= 0 ? s->gws[g].codes : &s->global_codes;
+		if (!rt_codeset_has(codes, last->code))
+			return finish(ans, RT_NO_FAILOVER, last->code, NULL);
+	}
+
+	if (++sc->epoch == 0) {
+		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
+		memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
+		sc->epoch = 1;
+	}
+	for (uint32_t i = 0; i < q->n_tried; i++) {
+		long g = rt_index_get(&s->gw_ix, q->tried[i].gateway.p, q->tried[i].gateway.len);
+		if (g >= 0)
+			sc->gw_tried[g] = sc->epoch;
+	}
+
+	w.seed = q->call_id.len ? rt_hash64(q->call_id.p, q->call_id.len) : q->seed;
+	w.max = q->max_destinations && q->max_destinations < RT_MAX_DEST ? q->max_destinations
+									  : RT_MAX_DEST;
+
+	route_number(&w, ans->normalized, strlen(ans->normalized), 0);
+
+	if (w.scan_failed)
+		return finish(ans, RT_ALL_UNAVAILABLE, 503, "pattern matcher failed");
+	if (w.n_matched == 0)
+		return finish(ans, RT_NO_ROUTE, 404, NULL);
+	if (!w.permitted)
+		return finish(ans, RT_NOT_PERMITTED, 403, NULL);
+
+	/* Degraded destinations go behind every healthy one. */
+	uint32_t n = w.n_healthy;
+	for (uint32_t i = 0; i < w.n_degraded && n < w.max; i++)
+		ans->dest[n++] = sc->degraded[i];
+	ans->n_dest = n;
+	if (n == 0)
+		return finish(ans, RT_ALL_UNAVAILABLE, 503, NULL);
+	finish(ans, RT_ROUTED, 302, NULL);
+}

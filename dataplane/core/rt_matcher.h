@@ -1,0 +1,47 @@
+#pragma once
+/*
+ * rt_matcher: a set of regexes compiled into one Hyperscan block-mode
+ * database, scanned once per input to find every pattern that matches
+ * (each reported once: HS_FLAG_SINGLEMATCH). Compile only on the control
+ * side; scanning never allocates or locks, with a per-thread hs_scratch_t
+ * readied for this database.
+ *
+ * Semantics match PCRE2 evaluating each pattern alone on the same input
+ * (unanchored search, '$' also before a final newline); patterns that can
+ * match the empty string are allowed (HS_FLAG_ALLOWEMPTY).
+ */
+#include <hs/hs.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt_diag.h"
+
+struct rt_matcher {
+	hs_database_t *db; /* NULL when there are no patterns */
+	uint32_t n;
+	size_t db_size;
+};
+
+/* Callback per matching pattern id; return nonzero to stop the scan. */
+typedef int (*rt_match_fn)(unsigned id, void *ctx);
+
+/*
+ * Compile patterns[0..n) with ids 0..n-1. On failure returns -EINVAL and adds
+ * one diag per rejected pattern, naming it via srcs[i], kind and names[i]
+ * (with Hyperscan's own message).
+ */
+int rt_matcher_build(struct rt_matcher *m, const char *const *patterns, uint32_t n,
+		     const struct rt_src *srcs, const char *kind, const char *const *names,
+		     struct rt_diag *diag);
+void rt_matcher_free(struct rt_matcher *m);
+
+/* Check one pattern alone; 0 or -EINVAL with Hyperscan's message in err. */
+int rt_matcher_check(const char *pattern, char *err, size_t errlen);
+
+/* Grow *scratch to serve m. 0 or -ENOMEM. */
+int rt_matcher_ready(const struct rt_matcher *m, hs_scratch_t **scratch);
+
+/* Scan; fn called once per matching id (in end-offset order, not id order).
+ * Returns 0, or -EIO if Hyperscan failed. */
+int rt_matcher_scan(const struct rt_matcher *m, const char *s, size_t len,
+		    hs_scratch_t *scratch, rt_match_fn fn, void *ctx);

@@ -1,0 +1,42 @@
+#pragma once
+/*
+ * rt_rewrite: one "match/replace" number rule (dial-plan normalisation,
+ * trunk called/calling translation), compiled with PCRE2 and JIT. The
+ * replacement uses $1..$9 (also ${N}; $$ is a literal '$'). Compiled rules
+ * are immutable and shared by all threads; each thread brings its own
+ * pcre2_match_data.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+struct rt_rewrite {
+	pcre2_code *code;
+	const char *match;
+	const char *replace;
+	uint32_t captures; /* capture groups in match */
+};
+
+/*
+ * Compile. On error returns -EINVAL with a one-line reason in err (PCRE2's
+ * own message and offset, or the replacement's unknown group).
+ */
+int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *replace,
+		       char *err, size_t errlen);
+void rt_rewrite_free(struct rt_rewrite *rw);
+
+/* Does pattern compile with PCRE2? (Used to validate route patterns, which
+ * Hyperscan matches but PCRE2 defines.) */
+int rt_regex_check(const char *pattern, char *err, size_t errlen);
+
+/*
+ * Apply to subject[0..len): if the rule matches, write the result
+ * (NUL-terminated) to out and return 1; no match: 0; result longer than
+ * outlen-1 or PCRE2 error: -ENOSPC / -EIO. md must have room for
+ * rw->captures + 1 pairs.
+ */
+int rt_rewrite_apply(const struct rt_rewrite *rw, const char *subject, size_t len,
+		     pcre2_match_data *md, char *out, size_t outlen);

@@ -1,0 +1,617 @@
+/*
+ * The config compiler: rt_config (names, as written) -> rt_snapshot (ids,
+ * compiled regexes, bitmaps). Validation and compilation are one pass so
+ * what is checked is exactly what is built; every problem found is reported
+ * (not just the first) with the file, line and object it concerns.
+ */
+#include "rt_snapshot_int.h"
+#include "rt_decide.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct build {
+	const struct rt_config *cfg;
+	struct rt_snapshot *s;
+	struct rt_diag *diag;
+	struct rt_index trunk_ix, usage_ix, dp_ix;
+	int errors;
+};
+
+#define ERR(b, src, kind, name, ...)                                                         \
+	do {                                                                                 \
+		rt_diag_add((b)->diag, (src), (kind), (name), __VA_ARGS__);                  \
+		(b)->errors++;                                                               \
+	} while (0)
+
+static const char *dup_str(struct build *b, const char *s)
+{
+	return s ? rt_arena_strdup(b->s->arena, s) : NULL;
+}
+
+static bool blank(const char *s)
+{
+	return !s || !*s;
+}
+
+/* Index a list of named objects; report blanks and duplicates. */
+static int index_names(struct build *b, struct rt_index *ix, size_t n, const char *kind,
+		       const char *(*name_at)(const struct rt_config *, size_t),
+		       const struct rt_src *(*src_at)(const struct rt_config *, size_t))
+{
+	if (rt_index_init(ix, b->s->arena, n))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = name_at(b->cfg, i);
+		if (blank(name)) {
+			ERR(b, src_at(b->cfg, i), kind, NULL, "has no name");
+			continue;
+		}
+		/* The index keeps its keys: they must live in the snapshot, not
+		 * in the config the caller may free. */
+		const char *key = dup_str(b, name);
+		if (!key)
+			return -ENOMEM;
+		uint32_t prev;
+		if (rt_index_put(ix, key, (uint32_t)i, &prev) == -EEXIST) {
+			const struct rt_src *ps = src_at(b->cfg, prev);
+			if (ps->line)
+				ERR(b, src_at(b->cfg, i), kind, name,
+				    "duplicate name (first defined at line %u)", ps->line);
+			else
+				ERR(b, src_at(b->cfg, i), kind, name, "duplicate name");
+		}
+	}
+	return 0;
+}
+
+#define ACCESSORS(field, type)                                                               \
+	static const char *field##_name(const struct rt_config *c, size_t i)                 \
+	{                                                                                    \
+		return c->field[i].name;                                                     \
+	}                                                                                    \
+	static const struct rt_src *field##_src(const struct rt_config *c, size_t i)         \
+	{                                                                                    \
+		return &c->field[i].src;                                                     \
+	}
+ACCESSORS(gateways, struct rt_cfg_gateway)
+ACCESSORS(trunks, struct rt_cfg_trunk)
+ACCESSORS(usages, struct rt_cfg_usage)
+ACCESSORS(routes, struct rt_cfg_route)
+ACCESSORS(policies, struct rt_cfg_policy)
+ACCESSORS(dial_plans, struct rt_cfg_dial_plan)
+
+static int compile_rules(struct build *b, const struct rt_cfg_rule *in, size_t n,
+			 const char *kind, const char *name, const char *what,
+			 struct rt_rewrite *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char err[512];
+		if (blank(in[i].match) || !in[i].replace) {
+			ERR(b, &in[i].src, kind, name, "%s rule %zu needs 'match' and 'replace'",
+			    what, i + 1);
+			continue;
+		}
+		const char *m = dup_str(b, in[i].match);
+		const char *r = dup_str(b, in[i].replace);
+		if (!m || !r)
+			return -ENOMEM;
+		if (rt_rewrite_compile(&out[i], m, r, err, sizeof(err))) {
+			ERR(b, &in[i].src, kind, name, "%s rule %zu: %s", what, i + 1, err);
+			continue;
+		}
+		if (out[i].captures > b->s->max_captures)
+			b->s->max_captures = out[i].captures;
+	}
+	return 0;
+}
+
+static int build_gateways(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	s->n_gws = (uint32_t)c->n_gateways;
+	s->gws = rt_arena_calloc(s->arena, c->n_gateways ? c->n_gateways : 1, sizeof(*s->gws));
+	s->sites = rt_arena_calloc(s->arena, c->n_gateways ? c->n_gateways : 1, sizeof(char *));
+	if (!s->gws || !s->sites || rt_index_init(&s->site_ix, s->arena, c->n_gateways))
+		return -ENOMEM;
+	if (index_names(b, &s->gw_ix, c->n_gateways, "gateway", gateways_name, gateways_src))
+		return -ENOMEM;
+
+	for (size_t i = 0; i < c->n_gateways; i++) {
+		const struct rt_cfg_gateway *g = &c->gateways[i];
+		struct rt_gw *o = &s->gws[i];
+		o->name = dup_str(b, g->name ? g->name : "");
+		o->address = dup_str(b, g->address ? g->address : "");
+		if (!o->name || !o->address)
+			return -ENOMEM;
+		if (blank(g->address))
+			ERR(b, &g->src, "gateway", g->name, "has no address");
+		if (g->port == 0)
+			ERR(b, &g->src, "gateway", g->name, "port must be 1..65535");
+		o->port = g->port;
+		o->transport = (uint8_t)g->transport;
+		o->priority = g->priority;
+		o->weight = g->weight;
+		if (g->has_failover_codes) {
+			struct rt_codeset *cs = rt_arena_alloc(s->arena, sizeof(*cs));
+			if (!cs)
+				return -ENOMEM;
+			*cs = g->failover_codes;
+			o->codes = cs;
+		} else {
+			o->codes = &s->global_codes;
+		}
+		o->site = -1;
+		if (!blank(g->site)) {
+			long si = rt_index_get(&s->site_ix, g->site, (size_t)-1);
+			if (si < 0) {
+				si = s->n_sites;
+				s->sites[s->n_sites++] = dup_str(b, g->site);
+				if (!s->sites[si])
+					return -ENOMEM;
+				rt_index_put(&s->site_ix, s->sites[si], (uint32_t)si, NULL);
+			}
+			o->site = (int32_t)si;
+		}
+	}
+	return 0;
+}
+
+static int build_trunks(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	s->n_trunks = (uint32_t)c->n_trunks;
+	s->trunks = rt_arena_calloc(s->arena, c->n_trunks ? c->n_trunks : 1, sizeof(*s->trunks));
+	if (!s->trunks)
+		return -ENOMEM;
+	if (index_names(b, &b->trunk_ix, c->n_trunks, "trunk", trunks_name, trunks_src))
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_trunks; i++) {
+		const struct rt_cfg_trunk *t = &c->trunks[i];
+		struct rt_trunk *o = &s->trunks[i];
+		o->name = dup_str(b, t->name ? t->name : "");
+		if (!o->name)
+			return -ENOMEM;
+		long g = blank(t->gateway) ? -1 : rt_index_get(&s->gw_ix, t->gateway, (size_t)-1);
+		if (blank(t->gateway))
+			ERR(b, &t->src, "trunk", t->name, "has no gateway");
+		else if (g < 0)
+			ERR(b, &t->src, "trunk", t->name, "unknown gateway '%s'", t->gateway);
+		o->gw = g < 0 ? 0 : (uint32_t)g;
+
+		struct rt_rewrite *called = rt_arena_calloc(s->arena, t->n_called + 1, sizeof(*called));
+		struct rt_rewrite *calling =
+			rt_arena_calloc(s->arena, t->n_calling + 1, sizeof(*calling));
+		if (!called || !calling)
+			return -ENOMEM;
+		o->called = called;
+		o->calling = calling;
+		o->n_called = (uint32_t)t->n_called;
+		o->n_calling = (uint32_t)t->n_calling;
+		if (compile_rules(b, t->called, t->n_called, "trunk", t->name, "called", called) ||
+		    compile_rules(b, t->calling, t->n_calling, "trunk", t->name, "calling", calling))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_usages(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	s->n_usages = (uint32_t)c->n_usages;
+	s->usages = rt_arena_calloc(s->arena, c->n_usages ? c->n_usages : 1, sizeof(char *));
+	if (!s->usages)
+		return -ENOMEM;
+	if (index_names(b, &b->usage_ix, c->n_usages, "usage", usages_name, usages_src))
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_usages; i++)
+		if (!(s->usages[i] = dup_str(b, c->usages[i].name ? c->usages[i].name : "")))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Route order: priority, then config order (SPEC: "ties keep config order"). */
+static const struct rt_config *sort_cfg;
+static int route_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	uint32_t pa = sort_cfg->routes[a].priority, pb = sort_cfg->routes[b].priority;
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static bool is_e164ish(const char *s)
+{
+	if (*s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static bool is_uri(const char *s)
+{
+	return !strncmp(s, "sip:", 4) || !strncmp(s, "sips:", 5) || !strncmp(s, "tel:", 4);
+}
+
+static int build_routes(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	uint32_t n = (uint32_t)c->n_routes;
+	int rc = -ENOMEM;
+
+	/* Names are checked against config order; the snapshot's own index
+	 * (built below) maps names to sorted ids. */
+	struct rt_index cfg_ix;
+	if (index_names(b, &cfg_ix, n, "route", routes_name, routes_src))
+		return -ENOMEM;
+
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+	const char **pats = malloc((n ? n : 1) * sizeof(*pats));
+	const char **names = malloc((n ? n : 1) * sizeof(*names));
+	struct rt_src *srcs = malloc((n ? n : 1) * sizeof(*srcs));
+	if (!order || !pats || !names || !srcs)
+		goto out;
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_cfg = c;
+	qsort(order, n, sizeof(*order), route_cmp);
+
+	s->n_routes = n;
+	s->route_words = (n + 63) / 64;
+	s->routes = rt_arena_calloc(s->arena, n ? n : 1, sizeof(*s->routes));
+	uint64_t *bits = rt_arena_calloc(s->arena, (size_t)(s->n_usages ? s->n_usages : 1) *
+							   (s->route_words ? s->route_words : 1),
+					 sizeof(uint64_t));
+	if (!s->routes || !bits || rt_index_init(&s->route_ix, s->arena, n))
+		goto out;
+	s->usage_routes = bits;
+
+	for (uint32_t id = 0; id < n; id++) {
+		const struct rt_cfg_route *r = &c->routes[order[id]];
+		struct rt_route *o = &s->routes[id];
+		o->name = dup_str(b, r->name ? r->name : "");
+		o->pattern = dup_str(b, r->pattern ? r->pattern : "");
+		if (!o->name || !o->pattern)
+			goto out;
+		o->priority = r->priority;
+		o->salt = rt_hash64(o->name, strlen(o->name));
+		if (!blank(r->name))
+			rt_index_put(&s->route_ix, o->name, id, NULL);
+		pats[id] = o->pattern;
+		names[id] = r->name;
+		srcs[id] = r->src;
+
+		char err[512];
+		if (blank(r->pattern))
+			ERR(b, &r->src, "route", r->name, "has no pattern");
+		else if (rt_regex_check(r->pattern, err, sizeof(err)))
+			ERR(b, &r->src, "route", r->name, "pattern '%s' rejected by PCRE2: %s",
+			    r->pattern, err);
+
+		if (!r->n_usages)
+			ERR(b, &r->src, "route", r->name, "has no usages");
+		for (size_t u = 0; u < r->n_usages; u++) {
+			long ui = rt_index_get(&b->usage_ix, r->usages[u], (size_t)-1);
+			if (ui < 0)
+				ERR(b, &r->src, "route", r->name, "unknown usage '%s'", r->usages[u]);
+			else
+				bits[(size_t)ui * s->route_words + id / 64] |= 1ull << (id % 64);
+		}
+
+		if (!r->n_trunks && blank(r->fallback))
+			ERR(b, &r->src, "route", r->name, "has no trunks and no fallback");
+		uint32_t *tr = rt_arena_calloc(s->arena, r->n_trunks + 1, sizeof(*tr));
+		if (!tr)
+			goto out;
+		uint32_t nt = 0;
+		for (size_t t = 0; t < r->n_trunks; t++) {
+			long ti = rt_index_get(&b->trunk_ix, r->trunks[t], (size_t)-1);
+			if (ti < 0) {
+				ERR(b, &r->src, "route", r->name, "unknown trunk '%s'", r->trunks[t]);
+				continue;
+			}
+			/* Insertion by gateway priority, stable: config order within. */
+			uint32_t p = s->gws[s->trunks[ti].gw].priority;
+			uint32_t k = nt;
+			while (k > 0 && s->gws[s->trunks[tr[k - 1]].gw].priority > p) {
+				tr[k] = tr[k - 1];
+				k--;
+			}
+			tr[k] = (uint32_t)ti;
+			nt++;
+		}
+		o->trunks = tr;
+		o->n_trunks = nt;
+		if (nt > s->max_route_trunks)
+			s->max_route_trunks = nt;
+
+		if (!blank(r->fallback)) {
+			o->fallback = dup_str(b, r->fallback);
+			if (!o->fallback)
+				goto out;
+			o->fallback_is_uri = is_uri(r->fallback);
+			if (!o->fallback_is_uri && !is_e164ish(r->fallback))
+				ERR(b, &r->src, "route", r->name,
+				    "fallback '%s' is neither a SIP URI (sip:, sips:, tel:) nor an E.164 "
+				    "number", r->fallback);
+			else if (!o->fallback_is_uri && strlen(r->fallback) >= 64)
+				ERR(b, &r->src, "route", r->name, "fallback number too long");
+		}
+	}
+
+	/* Only hand Hyperscan a set that PCRE2 and the checks above accepted,
+	 * so its messages are about Hyperscan's own limits. */
+	if (!b->errors && rt_matcher_build(&s->route_m, pats, n, srcs, "route", names, b->diag))
+		b->errors++;
+	rc = 0;
+out:
+	free(order);
+	free(pats);
+	free(names);
+	free(srcs);
+	return rc;
+}
+
+static int build_dial_plans(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	int rc = -ENOMEM;
+	const char **pats = NULL, **names = NULL;
+	struct rt_src *srcs = NULL;
+
+	if (index_names(b, &b->dp_ix, c->n_dial_plans, "dial plan", dial_plans_name,
+			dial_plans_src))
+		return -ENOMEM;
+	uint32_t total = 0;
+	for (size_t i = 0; i < c->n_dial_plans; i++)
+		total += (uint32_t)c->dial_plans[i].n_rules;
+	s->n_dial_plans = (uint32_t)c->n_dial_plans;
+	s->dial_plans = rt_arena_calloc(s->arena, c->n_dial_plans + 1, sizeof(*s->dial_plans));
+	s->dp_rules = rt_arena_calloc(s->arena, total + 1, sizeof(*s->dp_rules));
+	pats = malloc((total + 1) * sizeof(*pats));
+	names = malloc((total + 1) * sizeof(*names));
+	srcs = malloc((total + 1) * sizeof(*srcs));
+	if (!s->dial_plans || !s->dp_rules || !pats || !names || !srcs)
+		goto out;
+
+	s->default_dial_plan = -1;
+	uint32_t id = 0;
+	for (size_t i = 0; i < c->n_dial_plans; i++) {
+		const struct rt_cfg_dial_plan *d = &c->dial_plans[i];
+		struct rt_dial_plan *o = &s->dial_plans[i];
+		o->name = dup_str(b, d->name ? d->name : "");
+		if (!o->name)
+			goto out;
+		o->first = id;
+		o->n = (uint32_t)d->n_rules;
+		if (d->is_default) {
+			if (s->default_dial_plan >= 0)
+				ERR(b, &d->src, "dial plan", d->name,
+				    "second default dial plan (already '%s')",
+				    s->dial_plans[s->default_dial_plan].name);
+			else
+				s->default_dial_plan = (int32_t)i;
+		}
+		if (compile_rules(b, d->rules, d->n_rules, "dial plan", d->name, "normalisation",
+				  &s->dp_rules[id]))
+			goto out;
+		for (size_t r = 0; r < d->n_rules; r++, id++) {
+			pats[id] = d->rules[r].match ? d->rules[r].match : "";
+			names[id] = d->name;
+			srcs[id] = d->rules[r].src;
+		}
+	}
+	s->n_dp_rules = total;
+	if (!b->errors && rt_matcher_build(&s->dial_m, pats, total, srcs, "dial plan", names, b->diag))
+		b->errors++;
+	rc = 0;
+out:
+	free(pats);
+	free(names);
+	free(srcs);
+	return rc;
+}
+
+static int build_policies(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	s->n_policies = (uint32_t)c->n_policies;
+	s->policies = rt_arena_calloc(s->arena, c->n_policies + 1, sizeof(*s->policies));
+	if (!s->policies)
+		return -ENOMEM;
+	if (index_names(b, &s->policy_ix, c->n_policies, "policy", policies_name, policies_src))
+		return -ENOMEM;
+
+	long def = -1;
+	for (size_t i = 0; i < c->n_policies; i++) {
+		const struct rt_cfg_policy *p = &c->policies[i];
+		struct rt_policy *o = &s->policies[i];
+		o->name = dup_str(b, p->name ? p->name : "");
+		uint32_t *us = rt_arena_calloc(s->arena, p->n_usages + 1, sizeof(*us));
+		if (!o->name || !us)
+			return -ENOMEM;
+		o->usages = us;
+		if (!p->n_usages)
+			ERR(b, &p->src, "policy", p->name, "has no usages");
+		for (size_t u = 0; u < p->n_usages; u++) {
+			long ui = rt_index_get(&b->usage_ix, p->usages[u], (size_t)-1);
+			if (ui < 0)
+				ERR(b, &p->src, "policy", p->name, "unknown usage '%s'", p->usages[u]);
+			else
+				us[o->n_usages++] = (uint32_t)ui;
+		}
+		o->dial_plan = s->default_dial_plan;
+		if (!blank(p->dial_plan)) {
+			long d = rt_index_get(&b->dp_ix, p->dial_plan, (size_t)-1);
+			if (d < 0)
+				ERR(b, &p->src, "policy", p->name, "unknown dial plan '%s'",
+				    p->dial_plan);
+			o->dial_plan = (int32_t)d;
+		}
+		if (p->is_default) {
+			if (def >= 0)
+				ERR(b, &p->src, "policy", p->name,
+				    "second default policy (already '%s')", c->policies[def].name);
+			else
+				def = (long)i;
+		}
+	}
+	if (def < 0)
+		ERR(b, NULL, NULL, NULL, "%s: no default policy (mark one policy 'default: true')",
+		    c->source ? c->source : "config");
+	s->default_policy = def < 0 ? 0 : (uint32_t)def;
+	return 0;
+}
+
+static int build_assignments(struct build *b)
+{
+	const struct rt_config *c = b->cfg;
+	struct rt_snapshot *s = b->s;
+	uint32_t n = (uint32_t)c->n_assignments;
+	int rc = -ENOMEM;
+	const char **names = malloc((n + 1) * sizeof(*names));
+	struct rt_src *srcs = malloc((n + 1) * sizeof(*srcs));
+	uint32_t *pol = rt_arena_calloc(s->arena, n + 1, sizeof(*pol));
+	const char **pats = rt_arena_calloc(s->arena, n + 1, sizeof(*pats));
+	if (!names || !srcs || !pol || !pats)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rt_cfg_assignment *a = &c->assignments[i];
+		pats[i] = dup_str(b, a->pattern ? a->pattern : "");
+		if (!pats[i])
+			goto out;
+		names[i] = a->pattern;
+		srcs[i] = a->src;
+		char err[512];
+		if (blank(a->pattern))
+			ERR(b, &a->src, "assignment", a->policy, "has no calling-number pattern");
+		else if (rt_regex_check(a->pattern, err, sizeof(err)))
+			ERR(b, &a->src, "assignment", a->pattern, "rejected by PCRE2: %s", err);
+		long p = blank(a->policy) ? -1 : rt_index_get(&s->policy_ix, a->policy, (size_t)-1);
+		if (p < 0)
+			ERR(b, &a->src, "assignment", a->pattern, "unknown policy '%s'",
+			    a->policy ? a->policy : "");
+		pol[i] = p < 0 ? 0 : (uint32_t)p;
+	}
+	s->assign_policy = pol;
+	s->assign_pattern = pats;
+	s->n_assign = n;
+	if (!b->errors && rt_matcher_build(&s->assign_m, pats, n, srcs, "assignment", names, b->diag))
+		b->errors++;
+	rc = 0;
+out:
+	free(names);
+	free(srcs);
+	return rc;
+}
+
+struct rt_snapshot *rt_snapshot_build(const struct rt_config *cfg, uint64_t generation,
+				      struct rt_diag *diag)
+{
+	struct rt_arena *a = rt_arena_new();
+	if (!a)
+		goto nomem;
+	struct rt_snapshot *s = rt_arena_alloc(a, sizeof(*s));
+	if (!s) {
+		rt_arena_free(a);
+		goto nomem;
+	}
+	s->arena = a;
+	s->generation = generation;
+	s->source = cfg->source ? rt_arena_strdup(a, cfg->source) : NULL;
+	s->global_codes = cfg->failover_codes;
+	s->max_contacts = cfg->sip.max_contacts;
+	s->retry_after = cfg->sip.retry_after;
+
+	struct build b = {.cfg = cfg, .s = s, .diag = diag};
+	if (cfg->sip.max_contacts < 1 || cfg->sip.max_contacts > RT_MAX_DEST)
+		ERR(&b, NULL, "sip", NULL, "max_contacts must be 1..%d", RT_MAX_DEST);
+
+	if (build_gateways(&b) || build_trunks(&b) || build_usages(&b) || build_routes(&b) ||
+	    build_dial_plans(&b) || build_policies(&b) || build_assignments(&b)) {
+		rt_snapshot_free(s);
+		goto nomem;
+	}
+	if (b.errors) {
+		rt_snapshot_free(s);
+		return NULL;
+	}
+	return s;
+nomem:
+	rt_diag_add(diag, NULL, NULL, NULL, "out of memory compiling the config");
+	return NULL;
+}
+
+void rt_snapshot_free(struct rt_snapshot *s)
+{
+	if (!s)
+		return;
+	rt_matcher_free(&s->route_m);
+	rt_matcher_free(&s->dial_m);
+	rt_matcher_free(&s->assign_m);
+	for (uint32_t i = 0; i < s->n_trunks; i++) {
+		for (uint32_t r = 0; s->trunks[i].called && r < s->trunks[i].n_called; r++)
+			rt_rewrite_free((struct rt_rewrite *)&s->trunks[i].called[r]);
+		for (uint32_t r = 0; s->trunks[i].calling && r < s->trunks[i].n_calling; r++)
+			rt_rewrite_free((struct rt_rewrite *)&s->trunks[i].calling[r]);
+	}
+	for (uint32_t r = 0; s->dp_rules && r < s->n_dp_rules; r++)
+		rt_rewrite_free(&s->dp_rules[r]);
+	rt_arena_free(s->arena);
+}
+
+uint64_t rt_snapshot_generation(const struct rt_snapshot *s)
+{
+	return s->generation;
+}
+
+const char *rt_snapshot_source(const struct rt_snapshot *s)
+{
+	return s->source;
+}
+
+size_t rt_snapshot_memory(const struct rt_snapshot *s)
+{
+	return rt_arena_used(s->arena) + s->route_m.db_size + s->dial_m.db_size +
+	       s->assign_m.db_size;
+}
+
+size_t rt_snapshot_gateway_count(const struct rt_snapshot *s) { return s->n_gws; }
+size_t rt_snapshot_site_count(const struct rt_snapshot *s) { return s->n_sites; }
+size_t rt_snapshot_route_count(const struct rt_snapshot *s) { return s->n_routes; }
+size_t rt_snapshot_policy_count(const struct rt_snapshot *s) { return s->n_policies; }
+const char *rt_snapshot_gateway_name(const struct rt_snapshot *s, size_t i) { return s->gws[i].name; }
+long rt_snapshot_gateway_site(const struct rt_snapshot *s, size_t i) { return s->gws[i].site; }
+const char *rt_snapshot_site_name(const struct rt_snapshot *s, size_t i) { return s->sites[i]; }
+const char *rt_snapshot_route_name(const struct rt_snapshot *s, size_t i) { return s->routes[i].name; }
+const char *rt_snapshot_route_pattern(const struct rt_snapshot *s, size_t i) { return s->routes[i].pattern; }
+const char *rt_snapshot_policy_name(const struct rt_snapshot *s, size_t i) { return s->policies[i].name; }
+uint32_t rt_snapshot_max_contacts(const struct rt_snapshot *s) { return s->max_contacts; }
+uint32_t rt_snapshot_retry_after(const struct rt_snapshot *s) { return s->retry_after; }
+
+long rt_snapshot_gateway_index(const struct rt_snapshot *s, const char *name, size_t len)
+{
+	return rt_index_get(&s->gw_ix, name, len);
+}
+
+long rt_snapshot_site_index(const struct rt_snapshot *s, const char *name, size_t len)
+{
+	return rt_index_get(&s->site_ix, name, len);
+}
+
+long rt_snapshot_route_index(const struct rt_snapshot *s, const char *name, size_t len)
+{
+	return rt_index_get(&s->route_ix, name, len);
+}

@@ -1,0 +1,55 @@
+#pragma once
+/*
+ * rt_snapshot: one immutable, compiled config generation. Built whole by the
+ * control side (rt_snapshot_build), never modified afterwards, read
+ * concurrently by any number of workers, freed after the last reader is done
+ * (RCU grace period in the daemon).
+ *
+ * Holds: one Hyperscan block-mode database with every route pattern, one
+ * with every dial-plan rule, one with every policy-assignment pattern;
+ * per-usage route bitmaps; policies, gateways, sites and trunks with their
+ * PCRE2-JIT translation rules; name indexes for the lookups a query needs.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt_config.h"
+#include "rt_diag.h"
+
+struct rt_snapshot;
+
+/*
+ * Validate and compile cfg. On success returns the snapshot (which copies
+ * what it needs: cfg may be freed afterwards). On failure returns NULL and
+ * every problem found is in diag, each naming file, line and object:
+ * unknown or duplicate names, patterns Hyperscan or PCRE2 rejects (with the
+ * engine's message), replacements naming missing groups, no default policy...
+ * Thread-safe with respect to other builds; slow (compiles regexes).
+ */
+struct rt_snapshot *rt_snapshot_build(const struct rt_config *cfg, uint64_t generation,
+				      struct rt_diag *diag);
+void rt_snapshot_free(struct rt_snapshot *s);
+
+uint64_t rt_snapshot_generation(const struct rt_snapshot *s);
+const char *rt_snapshot_source(const struct rt_snapshot *s);
+/* Bytes held: arena plus Hyperscan databases (not PCRE2 internals). */
+size_t rt_snapshot_memory(const struct rt_snapshot *s);
+
+size_t rt_snapshot_gateway_count(const struct rt_snapshot *s);
+size_t rt_snapshot_site_count(const struct rt_snapshot *s);
+size_t rt_snapshot_route_count(const struct rt_snapshot *s);
+size_t rt_snapshot_policy_count(const struct rt_snapshot *s);
+const char *rt_snapshot_gateway_name(const struct rt_snapshot *s, size_t i);
+/* Index of the gateway's site in the site table, or -1 for none. */
+long rt_snapshot_gateway_site(const struct rt_snapshot *s, size_t i);
+const char *rt_snapshot_site_name(const struct rt_snapshot *s, size_t i);
+const char *rt_snapshot_route_name(const struct rt_snapshot *s, size_t i);
+const char *rt_snapshot_route_pattern(const struct rt_snapshot *s, size_t i);
+const char *rt_snapshot_policy_name(const struct rt_snapshot *s, size_t i);
+/* -1 when unknown. len may be (size_t)-1 for a NUL-terminated name. */
+long rt_snapshot_gateway_index(const struct rt_snapshot *s, const char *name, size_t len);
+long rt_snapshot_site_index(const struct rt_snapshot *s, const char *name, size_t len);
+long rt_snapshot_route_index(const struct rt_snapshot *s, const char *name, size_t len);
+uint32_t rt_snapshot_max_contacts(const struct rt_snapshot *s);
+uint32_t rt_snapshot_retry_after(const struct rt_snapshot *s);

@@ -1,0 +1,113 @@
+#pragma once
+/*
+ * Private layout of a compiled snapshot, shared by rt_snapshot.c (which
+ * builds it) and rt_decide.c (which reads it). Nothing here changes after
+ * rt_snapshot_build() returns.
+ *
+ * Route ids are the routes sorted by (priority, config order), so "matched
+ * route ids in ascending order" is already the order SPEC section 3 walks
+ * them in; Hyperscan pattern ids are these route ids.
+ */
+#include "rt_config.h"
+#include "rt_index.h"
+#include "rt_matcher.h"
+#include "rt_rewrite.h"
+#include "rt_snapshot.h"
+
+struct rt_gw {
+	const char *name;
+	const char *address;
+	const struct rt_codeset *codes; /* own set or the global one */
+	int32_t site;                    /* -1: none */
+	uint32_t priority;
+	uint32_t weight;
+	uint16_t port;
+	uint8_t transport;
+};
+
+struct rt_trunk {
+	const char *name;
+	uint32_t gw;
+	const struct rt_rewrite *called;
+	uint32_t n_called;
+	const struct rt_rewrite *calling;
+	uint32_t n_calling;
+};
+
+struct rt_route {
+	const char *name;
+	const char *pattern;
+	/* Trunk ids ordered by their gateway's priority (stable: config order
+	 * inside a priority); the decision shuffles each equal-priority run. */
+	const uint32_t *trunks;
+	uint32_t n_trunks;
+	uint32_t priority;
+	const char *fallback;
+	bool fallback_is_uri;
+	/* Seeds this route's weighted shuffle together with the call's seed;
+	 * derived from the name so a reload that reorders routes keeps every
+	 * call's gateway order. */
+	uint64_t salt;
+};
+
+struct rt_policy {
+	const char *name;
+	const uint32_t *usages; /* usage ids, in policy order */
+	uint32_t n_usages;
+	int32_t dial_plan; /* -1: none */
+};
+
+struct rt_dial_plan {
+	const char *name;
+	uint32_t first; /* rule ids [first, first + n) in dp_rules */
+	uint32_t n;
+};
+
+struct rt_snapshot {
+	struct rt_arena *arena;
+	uint64_t generation;
+	const char *source;
+
+	struct rt_gw *gws;
+	uint32_t n_gws;
+	const char **sites;
+	uint32_t n_sites;
+	struct rt_trunk *trunks;
+	uint32_t n_trunks;
+	struct rt_route *routes;
+	uint32_t n_routes;
+	const char **usages;
+	uint32_t n_usages;
+	/* usage_routes[u * route_words ...]: bit r set when route r carries u. */
+	const uint64_t *usage_routes;
+	uint32_t route_words;
+	struct rt_policy *policies;
+	uint32_t n_policies;
+	uint32_t default_policy;
+	const uint32_t *assign_policy; /* assignment id -> policy id */
+	const char **assign_pattern;
+	uint32_t n_assign;
+	struct rt_dial_plan *dial_plans;
+	uint32_t n_dial_plans;
+	int32_t default_dial_plan;
+	struct rt_rewrite *dp_rules;
+	uint32_t n_dp_rules;
+
+	struct rt_codeset global_codes;
+	uint32_t max_contacts;
+	uint32_t retry_after;
+
+	struct rt_matcher route_m;
+	struct rt_matcher dial_m;
+	struct rt_matcher assign_m;
+
+	struct rt_index gw_ix, site_ix, route_ix, policy_ix;
+
+	uint32_t max_route_trunks;
+	uint32_t max_captures;
+};
+
+static inline bool rt_usage_has_route(const struct rt_snapshot *s, uint32_t u, uint32_t r)
+{
+	return (s->usage_routes[(size_t)u * s->route_words + r / 64] >> (r % 64)) & 1;
+}
