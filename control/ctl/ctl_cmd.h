@@ -17,6 +17,8 @@ int ctl_cmd_validate(int argc, char **argv);
 int ctl_cmd_query(int argc, char **argv);
 /* query with --explain implied */
 int ctl_cmd_explain(int argc, char **argv);
+/* many queries from stdin, one JSON line each */
+int ctl_cmd_batch(int argc, char **argv);
 
 /* The usage text of command (or of strowgerctl when NULL/unknown). */
 void ctl_usage(FILE *out, const char *command);

@@ -14,8 +14,16 @@ void ctl_json_init(struct ctl_json *j, FILE *out)
 	j->first[0] = true;
 }
 
+void ctl_json_init_compact(struct ctl_json *j, FILE *out)
+{
+	ctl_json_init(j, out);
+	j->compact = true;
+}
+
 static void ctl_json_indent(struct ctl_json *j)
 {
+	if (j->compact)
+		return;
 	fputc('\n', j->out);
 	for (unsigned i = 0; i < j->depth; i++)
 		fputs("  ", j->out);
@@ -88,7 +96,7 @@ void ctl_json_key(struct ctl_json *j, const char *key)
 {
 	ctl_json_prefix(j);
 	ctl_json_write_string(j->out, key);
-	fputs(": ", j->out);
+	fputs(j->compact ? ":" : ": ", j->out);
 	j->after_key = true;
 }
 

@@ -22,9 +22,12 @@ struct ctl_json {
 	bool first[CTL_JSON_DEPTH]; /* no member written yet at this level */
 	bool after_key;             /* a key was written; the value follows inline */
 	bool failed;                /* misuse (depth); write errors show in ferror */
+	bool compact;               /* one line, no spaces (JSON Lines) */
 };
 
 void ctl_json_init(struct ctl_json *j, FILE *out);
+/* Same, but the whole value on one line (for one record per line). */
+void ctl_json_init_compact(struct ctl_json *j, FILE *out);
 
 void ctl_json_object_begin(struct ctl_json *j);
 void ctl_json_object_end(struct ctl_json *j);

@@ -99,11 +99,15 @@ static void ctl_json_explain(struct ctl_json *j, const struct rt_explain *ex)
 	ctl_json_object_end(j);
 }
 
-static int ctl_print_json(FILE *out, const struct rt_answer *ans, const struct rt_explain *ex)
+static int ctl_print_json(FILE *out, const struct rt_answer *ans, const struct rt_explain *ex,
+			  bool compact)
 {
 	struct ctl_json j;
 
-	ctl_json_init(&j, out);
+	if (compact)
+		ctl_json_init_compact(&j, out);
+	else
+		ctl_json_init(&j, out);
 	ctl_json_object_begin(&j);
 	ctl_json_kv_string(&j, "status", rt_status_name(ans->status));
 	ctl_json_kv_uint(&j, "code", ans->code);
@@ -260,7 +264,7 @@ static int ctl_print_human(FILE *out, const struct rt_answer *ans, const struct 
 int ctl_print_answer(FILE *out, enum ctl_format fmt, const struct rt_answer *ans,
 		     const struct rt_explain *ex)
 {
-	if (fmt == CTL_FORMAT_JSON)
-		return ctl_print_json(out, ans, ex);
+	if (fmt == CTL_FORMAT_JSON || fmt == CTL_FORMAT_JSON_LINE)
+		return ctl_print_json(out, ans, ex, fmt == CTL_FORMAT_JSON_LINE);
 	return ctl_print_human(out, ans, ex);
 }

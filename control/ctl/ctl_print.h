@@ -13,6 +13,7 @@
 enum ctl_format {
 	CTL_FORMAT_HUMAN,
 	CTL_FORMAT_JSON,
+	CTL_FORMAT_JSON_LINE, /* the same object on one line */
 };
 
 /*

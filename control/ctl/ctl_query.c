@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_client.h"
 #include "ctl_cmd.h"
+#include "ctl_json.h"
 #include "ctl_offline.h"
 #include "ctl_print.h"
 #include "rt_snapshot.h"
@@ -27,6 +29,8 @@ enum {
 	CTL_OPT_MAX,
 	CTL_OPT_EXPLAIN,
 	CTL_OPT_JSON,
+	CTL_OPT_SERVER,
+	CTL_OPT_TIMEOUT,
 };
 
 static const struct option ctl_query_options[] = {
@@ -40,6 +44,8 @@ static const struct option ctl_query_options[] = {
 	{"max", required_argument, NULL, CTL_OPT_MAX},
 	{"explain", no_argument, NULL, CTL_OPT_EXPLAIN},
 	{"json", no_argument, NULL, CTL_OPT_JSON},
+	{"server", required_argument, NULL, CTL_OPT_SERVER},
+	{"timeout", required_argument, NULL, CTL_OPT_TIMEOUT},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -104,12 +110,12 @@ static int ctl_parse_health(struct ctl_query_args *a, const char *arg)
 	return 0;
 }
 
-int ctl_query_parse(struct ctl_query_args *a, int argc, char **argv)
+int ctl_query_parse(struct ctl_query_args *a, int argc, char **argv, bool need_called)
 {
 	unsigned long v;
 	int c;
 
-	*a = (struct ctl_query_args){0};
+	*a = (struct ctl_query_args){.timeout_ms = 2000};
 	/* No more --health than arguments: size the array once. */
 	a->health = calloc((size_t)argc + 1, sizeof(*a->health));
 	if (!a->health) {
@@ -158,6 +164,17 @@ int ctl_query_parse(struct ctl_query_args *a, int argc, char **argv)
 		case CTL_OPT_JSON:
 			a->json = true;
 			break;
+		case CTL_OPT_SERVER:
+			a->server = optarg;
+			break;
+		case CTL_OPT_TIMEOUT:
+			if (ctl_parse_uint(optarg, strlen(optarg), 3600000, &v) != 0 || v == 0) {
+				fprintf(stderr, "strowgerctl: --timeout '%s': expected "
+						"milliseconds, 1..3600000\n", optarg);
+				return -EINVAL;
+			}
+			a->timeout_ms = (int)v;
+			break;
 		case 'h':
 			a->help = true;
 			return 0;
@@ -173,12 +190,19 @@ int ctl_query_parse(struct ctl_query_args *a, int argc, char **argv)
 		fprintf(stderr, "strowgerctl: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!a->called) {
+	if (need_called && !a->called) {
 		fprintf(stderr, "strowgerctl: %s needs --called NUMBER\n", argv[0]);
 		return -EINVAL;
 	}
-	if (!a->config) {
-		fprintf(stderr, "strowgerctl: %s needs --config FILE\n", argv[0]);
+	if (!a->config == !a->server) {
+		fprintf(stderr, "strowgerctl: %s needs either --config FILE (offline) or "
+				"--server HOST:PORT\n", argv[0]);
+		return -EINVAL;
+	}
+	if (a->server && a->n_health) {
+		fprintf(stderr, "strowgerctl: --health is for --config only: a server "
+				"decides with the health it has (set it with `strowgerctl "
+				"health`)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -249,52 +273,248 @@ out:
 	return rc;
 }
 
-static int ctl_query_offline(const struct ctl_query_args *a)
+/*
+ * Whatever answers a query: a compiled config file with --health overrides,
+ * or a server. Opened once, asked many times (batch).
+ */
+struct ctl_decider {
+	struct rt_snapshot *snap;
+	struct rt_scratch *sc;
+	uint8_t *gw_health, *site_health;
+	struct ctl_client *client;
+	struct rt_answer *ans; /* several KiB each: off the stack */
+	struct rt_explain *ex;
+};
+
+static void ctl_decider_close(struct ctl_decider *d)
 {
-	struct rt_snapshot *snap = NULL;
-	struct rt_scratch *sc = NULL;
-	struct rt_answer *ans = NULL;
-	struct rt_explain *ex = NULL;
-	uint8_t *gw_health = NULL, *site_health = NULL;
-	struct rt_query q;
-	int rc = CTL_EXIT_FAIL;
-	int err;
+	free(d->ex);
+	free(d->ans);
+	if (d->sc)
+		rt_scratch_free(d->sc);
+	free(d->gw_health);
+	free(d->site_health);
+	if (d->snap)
+		rt_snapshot_free(d->snap);
+	ctl_client_close(d->client);
+	*d = (struct ctl_decider){0};
+}
 
-	if (ctl_offline_load(a->config, NULL, &snap) != 0)
-		goto out;
-	err = ctl_offline_health(snap, a, &gw_health, &site_health);
-	if (err == -ENOENT)
-		rc = CTL_EXIT_USAGE;
-	if (err != 0)
-		goto out;
+/* CTL_EXIT_OK, or the exit status after printing why. */
+static int ctl_decider_open(struct ctl_decider *d, const struct ctl_query_args *a)
+{
+	char err[512];
+	int rc;
 
-	sc = rt_scratch_new(snap);
-	/* Answer and explain are several KiB each: keep them off the stack. */
-	ans = calloc(1, sizeof(*ans));
-	ex = a->explain ? calloc(1, sizeof(*ex)) : NULL;
-	if (!sc || !ans || (a->explain && !ex)) {
-		fprintf(stderr, "strowgerctl: out of memory\n");
-		goto out;
+	*d = (struct ctl_decider){0};
+	d->ans = calloc(1, sizeof(*d->ans));
+	d->ex = calloc(1, sizeof(*d->ex));
+	if (!d->ans || !d->ex)
+		goto oom;
+	if (a->server) {
+		d->client = ctl_client_open(a->server, a->timeout_ms, err, sizeof(err));
+		if (!d->client) {
+			fprintf(stderr, "strowgerctl: %s\n", err);
+			ctl_decider_close(d);
+			return CTL_EXIT_USAGE;
+		}
+		return CTL_EXIT_OK;
 	}
+	if (ctl_offline_load(a->config, NULL, &d->snap) != 0) {
+		ctl_decider_close(d);
+		return CTL_EXIT_FAIL;
+	}
+	rc = ctl_offline_health(d->snap, a, &d->gw_health, &d->site_health);
+	if (rc != 0) {
+		ctl_decider_close(d);
+		return rc == -ENOENT ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+	}
+	d->sc = rt_scratch_new(d->snap);
+	if (!d->sc)
+		goto oom;
+	return CTL_EXIT_OK;
+oom:
+	fprintf(stderr, "strowgerctl: out of memory\n");
+	ctl_decider_close(d);
+	return CTL_EXIT_FAIL;
+}
 
+/*
+ * Decide q into d->ans (and d->ex when explain; *exp tells whether there
+ * is one to print). 0, or -errno after printing why (server unreachable).
+ */
+static int ctl_decider_decide(struct ctl_decider *d, const struct rt_query *q, bool explain,
+			      const struct rt_explain **exp)
+{
+	*exp = NULL;
+	if (d->client) {
+		char err[512];
+		bool has_ex = false;
+		int rc = ctl_client_query(d->client, q, explain, d->ans, explain ? d->ex : NULL,
+					  &has_ex, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "strowgerctl: %s\n", err);
+			return rc;
+		}
+		if (explain && has_ex)
+			*exp = d->ex;
+		return 0;
+	}
+	struct rt_health_view hv = {.gateway = d->gw_health, .site = d->site_health};
+	rt_decide(d->snap, &hv, q, d->sc, d->ans, explain ? d->ex : NULL);
+	if (explain)
+		*exp = d->ex;
+	return 0;
+}
+
+static int ctl_query_answer(const struct ctl_query_args *a)
+{
+	struct ctl_decider d;
+	const struct rt_explain *ex;
+	struct rt_query q;
+	int rc = ctl_decider_open(&d, a);
+
+	if (rc != CTL_EXIT_OK)
+		return rc;
 	ctl_query_fill(a, &q);
-	struct rt_health_view hv = {.gateway = gw_health, .site = site_health};
-	rt_decide(snap, &hv, &q, sc, ans, ex);
-
-	if (ctl_print_answer(stdout, a->json ? CTL_FORMAT_JSON : CTL_FORMAT_HUMAN, ans, ex) != 0) {
+	rc = CTL_EXIT_FAIL;
+	if (ctl_decider_decide(&d, &q, a->explain, &ex) != 0)
+		goto out;
+	if (ctl_print_answer(stdout, a->json ? CTL_FORMAT_JSON : CTL_FORMAT_HUMAN, d.ans, ex) != 0) {
 		fprintf(stderr, "strowgerctl: writing the answer: %s\n", strerror(EIO));
 		goto out;
 	}
 	rc = CTL_EXIT_OK;
 out:
-	free(ex);
-	free(ans);
-	if (sc)
-		rt_scratch_free(sc);
-	free(gw_health);
-	free(site_health);
-	if (snap)
-		rt_snapshot_free(snap);
+	ctl_decider_close(&d);
+	return rc;
+}
+
+/* Next tab-separated field of line (modified in place); "" is absent. */
+static const char *ctl_batch_field(char **cursor)
+{
+	char *s = *cursor, *tab;
+
+	if (!s)
+		return NULL;
+	tab = strchr(s, '\t');
+	if (tab) {
+		*tab = '\0';
+		*cursor = tab + 1;
+	} else {
+		*cursor = NULL;
+	}
+	return *s ? s : NULL;
+}
+
+/*
+ * One batch line: CALLED [TAB CALLING [TAB POLICY [TAB CALL-ID [TAB
+ * GW:CODE[,GW:CODE]...]]]]. 0 or -EINVAL with the reason in err.
+ */
+static int ctl_batch_parse(char *line, struct rt_query *q, const struct ctl_query_args *a,
+			   char *err, size_t errlen)
+{
+	char *cur = line;
+	const char *called = ctl_batch_field(&cur);
+	const char *calling = ctl_batch_field(&cur);
+	const char *policy = ctl_batch_field(&cur);
+	const char *call_id = ctl_batch_field(&cur);
+	char *tried = (char *)ctl_batch_field(&cur);
+
+	if (cur) {
+		snprintf(err, errlen, "more than 5 tab-separated fields");
+		return -EINVAL;
+	}
+	if (!called) {
+		snprintf(err, errlen, "no called number");
+		return -EINVAL;
+	}
+	*q = (struct rt_query){
+		.called = rt_str_c(called),
+		.calling = rt_str_c(calling),
+		.policy = rt_str_c(policy ? policy : a->policy),
+		.call_id = rt_str_c(call_id),
+		.max_destinations = a->max,
+	};
+	for (char *save = NULL, *t = tried ? strtok_r(tried, ",", &save) : NULL; t;
+	     t = strtok_r(NULL, ",", &save)) {
+		const char *colon = strrchr(t, ':');
+		unsigned long code;
+		if (!colon || colon == t ||
+		    ctl_parse_uint(colon + 1, strlen(colon + 1), RT_CODE_MAX, &code) != 0 ||
+		    q->n_tried >= RT_MAX_TRIED) {
+			snprintf(err, errlen, "tried '%s': expected GATEWAY:CODE (at most %d)", t,
+				 RT_MAX_TRIED);
+			return -EINVAL;
+		}
+		q->tried[q->n_tried++] = (struct rt_tried){{t, (size_t)(colon - t)}, (uint16_t)code};
+	}
+	return 0;
+}
+
+int ctl_cmd_batch(int argc, char **argv)
+{
+	struct ctl_query_args a;
+	struct ctl_decider d = {0};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0, bad = 0;
+	int rc, err;
+
+	err = ctl_query_parse(&a, argc, argv, false);
+	if (err != 0 || a.help || a.called || a.n_tried) {
+		if (err == 0 && !a.help)
+			fprintf(stderr, "strowgerctl: batch reads numbers and tried gateways "
+					"from stdin, not --called/--tried\n");
+		ctl_usage(a.help ? stdout : stderr, argv[0]);
+		rc = a.help && err == 0 ? CTL_EXIT_OK : err == -ENOMEM ? CTL_EXIT_FAIL
+									: CTL_EXIT_USAGE;
+		goto out;
+	}
+	rc = ctl_decider_open(&d, &a);
+	if (rc != CTL_EXIT_OK)
+		goto out;
+	while ((len = getline(&line, &cap, stdin)) >= 0) {
+		struct rt_query q;
+		const struct rt_explain *ex;
+		char why[256];
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#') {
+			fputc('\n', stdout); /* keep output lines aligned with input */
+			continue;
+		}
+		if (ctl_batch_parse(line, &q, &a, why, sizeof(why)) != 0) {
+			fprintf(stderr, "strowgerctl: stdin:%lu: %s\n", lineno, why);
+			fputs("{\"error\":", stdout);
+			ctl_json_write_string(stdout, why);
+			fputs("}\n", stdout);
+			bad++;
+			continue;
+		}
+		if (ctl_decider_decide(&d, &q, a.explain, &ex) != 0) {
+			rc = CTL_EXIT_FAIL;
+			goto out;
+		}
+		if (ctl_print_answer(stdout, CTL_FORMAT_JSON_LINE, d.ans, ex) != 0) {
+			fprintf(stderr, "strowgerctl: writing the answer: %s\n", strerror(EIO));
+			rc = CTL_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "strowgerctl: writing answers: %s\n", strerror(errno));
+		rc = CTL_EXIT_FAIL;
+	} else if (bad) {
+		rc = CTL_EXIT_USAGE;
+	}
+out:
+	free(line);
+	ctl_decider_close(&d);
+	ctl_query_args_free(&a);
 	return rc;
 }
 
@@ -303,7 +523,7 @@ static int ctl_query_run(int argc, char **argv, bool explain)
 	struct ctl_query_args a;
 	int rc, err;
 
-	err = ctl_query_parse(&a, argc, argv);
+	err = ctl_query_parse(&a, argc, argv, true);
 	if (err == -ENOMEM) {
 		rc = CTL_EXIT_FAIL;
 		goto out;
@@ -320,7 +540,7 @@ static int ctl_query_run(int argc, char **argv, bool explain)
 	}
 	if (explain)
 		a.explain = true;
-	rc = ctl_query_offline(&a);
+	rc = ctl_query_answer(&a);
 out:
 	ctl_query_args_free(&a);
 	return rc;

@@ -2,7 +2,7 @@
 /*
  * ctl_query: the command line of `strowgerctl query` / `explain`, parsed
  * into one struct that every way of answering shares: offline against a
- * config file (--config) today, a server's native query port later. Each
+ * config file (--config) or a server's native query port (--server). Each
  * mode turns the arguments into an rt_query with ctl_query_fill(), gets an
  * rt_answer (and rt_explain) somehow, and prints with ctl_print_answer().
  */
@@ -22,6 +22,8 @@ struct ctl_health_arg {
 
 struct ctl_query_args {
 	const char *config; /* --config FILE: decide offline */
+	const char *server; /* --server HOST:PORT: ask a strowgerd (native port) */
+	int timeout_ms;     /* --timeout MS for --server (default 2000) */
 	const char *called;
 	const char *calling;
 	const char *policy;
@@ -39,9 +41,10 @@ struct ctl_query_args {
 /*
  * Parse argv (argv[0] is the command name). 0 on success; -EINVAL after
  * printing the reason to stderr. Free with ctl_query_args_free() in both
- * cases. argv must outlive args.
+ * cases. argv must outlive args. need_called: --called is required (query,
+ * explain; batch reads numbers from stdin instead).
  */
-int ctl_query_parse(struct ctl_query_args *args, int argc, char **argv);
+int ctl_query_parse(struct ctl_query_args *args, int argc, char **argv, bool need_called);
 void ctl_query_args_free(struct ctl_query_args *args);
 
 /* The rt_query for args; its strings point into argv. */

@@ -23,6 +23,8 @@ struct ctl_command {
 
 #define CTL_QUERY_HELP                                                              \
 	"  --config FILE         decide offline against this config file\n"          \
+	"  --server HOST:PORT    ask a running strowgerd (native query port 5070)\n" \
+	"  --timeout MS          with --server: give up after MS (default 2000)\n"  \
 	"  --called NUMBER       the dialled number (required)\n"                   \
 	"  --calling NUMBER      the calling number (selects a policy assignment)\n" \
 	"  --policy NAME         use this voice policy\n"                          \
@@ -30,12 +32,12 @@ struct ctl_command {
 	"  --tried GW:CODE       a gateway already tried and its SIP response\n"     \
 	"                        (0 = no response); repeatable\n"                   \
 	"  --health NAME=STATE   gateway or site health: up, degraded, down,\n"      \
-	"                        draining, unknown; repeatable\n"                   \
+	"                        draining, unknown; repeatable (--config only)\n"   \
 	"  --max N               at most N destinations\n"                          \
 	"  --explain             also say why (matched routes, skipped gateways)\n" \
 	"  --json                one JSON object instead of text\n"                 \
 	"Exit status: 0 when a decision was made (whatever its status), 1 when the\n" \
-	"config is invalid, 2 on a usage error.\n"
+	"config is invalid or the server did not answer, 2 on a usage error.\n"
 
 static const struct ctl_command ctl_commands[] = {
 	{
@@ -50,16 +52,31 @@ static const struct ctl_command ctl_commands[] = {
 	{
 		.name = "query",
 		.summary = "route a number and print the decision",
-		.usage = "--config FILE --called NUMBER [options]",
+		.usage = "(--config FILE | --server HOST:PORT) --called NUMBER [options]",
 		.help = CTL_QUERY_HELP,
 		.run = ctl_cmd_query,
 	},
 	{
 		.name = "explain",
 		.summary = "query, with the reasons (same as query --explain)",
-		.usage = "--config FILE --called NUMBER [options]",
+		.usage = "(--config FILE | --server HOST:PORT) --called NUMBER [options]",
 		.help = CTL_QUERY_HELP,
 		.run = ctl_cmd_explain,
+	},
+	{
+		.name = "batch",
+		.summary = "route every number read from stdin, one JSON line each",
+		.usage = "(--config FILE | --server HOST:PORT) [options] < QUERIES",
+		.help = "Each stdin line: CALLED[<TAB>CALLING[<TAB>POLICY[<TAB>CALL-ID\n"
+			"[<TAB>GW:CODE[,GW:CODE]...]]]] (empty fields are absent).\n"
+			"Each stdout line: the answer as `query --json` gives it, on one\n"
+			"line, or {\"error\":...} for a line that cannot be read; empty\n"
+			"and # lines give empty lines, so output line N answers input\n"
+			"line N. Options as for query: --config, --server, --timeout,\n"
+			"--policy (when a line has none), --health, --max, --explain.\n"
+			"Exit status: 0 all read, 1 config invalid or server silent,\n"
+			"2 usage error or an unreadable line.\n",
+		.run = ctl_cmd_batch,
 	},
 };
 
