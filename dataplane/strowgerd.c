@@ -168,6 +168,37 @@ static struct rt_snapshot *load(const char *path, uint64_t generation)
 	return s;
 }
 
+/* mkdir -p, mode 0700 for what it creates. 0 or -1 with errno set. */
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	struct stat st;
+
+	if (n == 0 || n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+		return -1;
+	if (stat(buf, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -208,7 +239,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strowgerd: this CPU lacks SSSE3, which Hyperscan needs\n");
 		return 1;
 	}
-	if (o.state_dir && mkdir(o.state_dir, 0700) && errno != EEXIST) {
+	if (o.state_dir && mkdir_p(o.state_dir) != 0) {
 		fprintf(stderr, "strowgerd: --state-dir %s: %s\n", o.state_dir, strerror(errno));
 		return 1;
 	}

@@ -123,16 +123,21 @@ struct sip_msg {
  */
 int sip_parse(const uint8_t *buf, size_t len, struct sip_msg *m);
 
-/* Room for numbers that needed %XX unescaping. */
+#define SIP_POLICY_MAX 256
+
+/* Room for numbers that needed %XX unescaping, and a folded policy name. */
 struct sip_numbuf {
 	char called[RT_NUM_MAX];
 	char calling[RT_NUM_MAX];
+	char policy[SIP_POLICY_MAX];
 };
 
 /*
  * Fill q from a request sip_parse() accepted: called = R-URI user part,
  * calling = From URI user part (both unescaped, into nb only when they hold
- * a '%'), policy, call_id, tried[]; max_destinations as given, seed 0.
+ * a '%'), policy (a folded value unfolded into nb: each run of
+ * whitespace holding a line break becomes one space, RFC 3261 7.3.1),
+ * call_id, tried[]; max_destinations as given, seed 0.
  * Returns 0, or -EBADMSG when there is no usable called number (no user
  * part, unknown scheme, longer than RT_NUM_MAX - 1, or an escaped NUL): the
  * request then deserves a 400 (sip_respond with ans == NULL). A calling

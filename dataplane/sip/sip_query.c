@@ -45,6 +45,35 @@ static bool number(struct rt_str s, char *buf, struct rt_str *out)
 	return true;
 }
 
+/*
+ * A header value that was folded still holds its CRLF and indentation; the
+ * name it carries has one space there. Values without a line break (all
+ * but odd senders) are returned as they are.
+ */
+static struct rt_str unfold(struct rt_str v, char *buf, size_t cap)
+{
+	size_t i, o = 0;
+
+	if (!memchr(v.p, '\n', v.len) && !memchr(v.p, '\r', v.len))
+		return v;
+	for (i = 0; i < v.len; i++) {
+		char c = v.p[i];
+		if (c == '\r' || c == '\n') {
+			/* drop the whitespace already copied, and what follows */
+			while (o > 0 && (buf[o - 1] == ' ' || buf[o - 1] == '\t'))
+				o--;
+			while (i + 1 < v.len && (v.p[i + 1] == ' ' || v.p[i + 1] == '\t' ||
+						 v.p[i + 1] == '\r' || v.p[i + 1] == '\n'))
+				i++;
+			c = ' ';
+		}
+		if (o == cap)
+			return v; /* too long to be a policy name: left to fail lookup */
+		buf[o++] = c;
+	}
+	return (struct rt_str){buf, o};
+}
+
 int sip_query_fill(const struct sip_msg *m, struct rt_query *q, struct sip_numbuf *nb,
 		   uint32_t max_destinations)
 {
@@ -58,7 +87,7 @@ int sip_query_fill(const struct sip_msg *m, struct rt_query *q, struct sip_numbu
 		q->tried[i] = m->tried[i];
 	q->max_destinations = max_destinations;
 	q->seed = 0;
-	q->policy = m->policy;
+	q->policy = m->policy.len ? unfold(m->policy, nb->policy, sizeof(nb->policy)) : m->policy;
 	q->call_id = m->call_id;
 	if (!number(m->calling_raw, nb->calling, &q->calling))
 		q->calling = (struct rt_str){NULL, 0};
