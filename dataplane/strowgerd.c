@@ -1,23 +1,23 @@
 /*
- * strowgerd: the routing decision server. Main thread = control thread:
- * loads and compiles config, publishes it, handles signals; workers answer.
- * Startup errors are fatal with a clear message; a reload that fails keeps
- * the running generation and says why.
+ * strowgerd: the routing decision server. The main thread is the control
+ * thread (control/daemon/cd_server.c): it loads the first config, starts
+ * the workers, then serves the control channel and signals; workers answer
+ * SBCs. Startup errors are fatal with a clear message; a reload that fails
+ * keeps the running generation and says why.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <hs/hs.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cfg_yaml.h"
+#include "cd_server.h"
 #include "dp_io.h"
 #include "dp_log.h"
+#include "dp_metrics.h"
 #include "dp_server.h"
 #include "rt_snapshot.h"
 
@@ -25,32 +25,55 @@
 #define STROWGER_VERSION "dev"
 #endif
 
+#define DEFAULT_CONTROL "/run/strowger/control.sock"
+
 struct opts {
 	const char *config;
 	const char *state_dir;
 	const char *io;
+	const char *control;
+	const char *control_tcp;
+	const char *token_file;
+	const char *metrics;
 	struct dp_listen listen[DP_MAX_LISTEN];
 	unsigned n_listen;
 	bool have_sip, have_query;
 	unsigned workers;
+	double health_ttl_s, drain_grace_s;
+	unsigned hysteresis;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: strowgerd --config FILE [options]\n"
+		"usage: strowgerd [--config FILE] [options]\n"
 		"\n"
-		"  --config FILE        routing config (YAML)\n"
-		"  --sip ADDR:PORT      SIP redirect listener (UDP; repeatable; default 0.0.0.0:5060)\n"
-		"  --query ADDR:PORT    native protobuf query listener (UDP; repeatable; default 0.0.0.0:5070)\n"
-		"  --workers N          worker threads (default: cores - 1, at least 1)\n"
-		"  --state-dir DIR      where the last accepted config is kept (created if missing)\n"
-		"  --io socket          packet I/O backend (default: socket, kernel UDP sockets)\n"
-		"  --verbose            debug logging\n"
+		"  --config FILE          routing config (YAML); may be left out when --state-dir\n"
+		"                         holds a saved one\n"
+		"  --sip ADDR:PORT        SIP redirect listener (UDP; repeatable; default 0.0.0.0:5060)\n"
+		"  --query ADDR:PORT      native protobuf query listener (UDP; repeatable;\n"
+		"                         default 0.0.0.0:5070)\n"
+		"  --workers N            worker threads (default: cores - 1, at least 1)\n"
+		"  --state-dir DIR        keeps the last accepted config (created if missing); a\n"
+		"                         restart serves it unless --config is newer\n"
+		"  --control PATH         control socket (Unix, mode 0600; default DIR/control.sock\n"
+		"                         with --state-dir, else " DEFAULT_CONTROL "; 'none': off)\n"
+		"  --control-tcp ADDR:PORT  also accept control clients over TCP (a non-loopback\n"
+		"                         address needs --control-token-file)\n"
+		"  --control-token-file FILE  token TCP clients must send (first line of FILE)\n"
+		"  --metrics ADDR:PORT    Prometheus metrics over HTTP (GET /metrics), e.g.\n"
+		"                         127.0.0.1:9470 (default: off)\n"
+		"  --health-ttl S         lifetime of a health report without its own TTL\n"
+		"                         (default 60; 0: reports never expire)\n"
+		"  --health-hysteresis N  consecutive reports before a state changes (default 1)\n"
+		"  --drain-grace S        on SIGTERM/SIGINT, answer SIP OPTIONS 503 for S seconds\n"
+		"                         before stopping (default 2; a second signal stops now)\n"
+		"  --io socket            packet I/O backend (default: socket, kernel UDP sockets)\n"
+		"  --verbose              debug logging\n"
 		"  --version, --help\n"
 		"\n"
 		"Signals: SIGHUP reloads --config (a bad file keeps the running config);\n"
-		"SIGINT/SIGTERM stop cleanly. Addresses: 127.0.0.1:5060, [::1]:5060, :5060.\n");
+		"SIGINT/SIGTERM drain, then stop. Addresses: 127.0.0.1:5060, [::1]:5060, :5060.\n");
 }
 
 static int add_listen(struct opts *o, const char *arg, enum dp_service svc)
@@ -70,18 +93,56 @@ static int add_listen(struct opts *o, const char *arg, enum dp_service svc)
 	return 0;
 }
 
+static int parse_seconds(const char *flag, const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	if (end == arg || *end || v < 0 || v > 86400) {
+		fprintf(stderr, "strowgerd: %s '%s': expected seconds, 0..86400\n", flag, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_CONTROL = 256,
+	OPT_CONTROL_TCP,
+	OPT_TOKEN_FILE,
+	OPT_METRICS,
+	OPT_HEALTH_TTL,
+	OPT_HYSTERESIS,
+	OPT_DRAIN_GRACE,
+};
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"sip", required_argument, NULL, 's'},
-		{"query", required_argument, NULL, 'q'},  {"workers", required_argument, NULL, 'w'},
-		{"state-dir", required_argument, NULL, 'd'}, {"io", required_argument, NULL, 'i'},
-		{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"sip", required_argument, NULL, 's'},
+		{"query", required_argument, NULL, 'q'},
+		{"workers", required_argument, NULL, 'w'},
+		{"state-dir", required_argument, NULL, 'd'},
+		{"io", required_argument, NULL, 'i'},
+		{"control", required_argument, NULL, OPT_CONTROL},
+		{"control-tcp", required_argument, NULL, OPT_CONTROL_TCP},
+		{"control-token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"metrics", required_argument, NULL, OPT_METRICS},
+		{"health-ttl", required_argument, NULL, OPT_HEALTH_TTL},
+		{"health-hysteresis", required_argument, NULL, OPT_HYSTERESIS},
+		{"drain-grace", required_argument, NULL, OPT_DRAIN_GRACE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	long n;
 	char *end;
 	int c;
+
+	o->health_ttl_s = 60;
+	o->drain_grace_s = 2;
+	o->hysteresis = 1;
 	while ((c = getopt_long(argc, argv, "c:s:q:w:d:i:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -111,6 +172,34 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'i':
 			o->io = optarg;
 			break;
+		case OPT_CONTROL:
+			o->control = optarg;
+			break;
+		case OPT_CONTROL_TCP:
+			o->control_tcp = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
+			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
+		case OPT_HEALTH_TTL:
+			if (parse_seconds("--health-ttl", optarg, &o->health_ttl_s))
+				return 2;
+			break;
+		case OPT_DRAIN_GRACE:
+			if (parse_seconds("--drain-grace", optarg, &o->drain_grace_s))
+				return 2;
+			break;
+		case OPT_HYSTERESIS:
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 100) {
+				fprintf(stderr, "strowgerd: --health-hysteresis must be 1..100\n");
+				return 2;
+			}
+			o->hysteresis = (unsigned)n;
+			break;
 		case 'v':
 			dp_log_set_level(DP_LOG_DEBUG);
 			break;
@@ -129,13 +218,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "strowgerd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!o->config) {
-		fprintf(stderr, "strowgerd: --config FILE is required\n");
+	if (!o->config && !o->state_dir) {
+		fprintf(stderr, "strowgerd: --config FILE is required (or --state-dir holding a "
+				"saved config)\n");
 		usage(stderr);
 		return 2;
 	}
 	if (o->io && strcmp(o->io, "socket")) {
 		fprintf(stderr, "strowgerd: --io %s: unknown backend (this build has: socket)\n", o->io);
+		return 2;
+	}
+	if (o->token_file && !o->control_tcp) {
+		fprintf(stderr, "strowgerd: --control-token-file is for --control-tcp\n");
 		return 2;
 	}
 	if (!o->have_sip && add_listen(o, "0.0.0.0:5060", DP_SVC_SIP))
@@ -147,25 +241,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->workers = cores > 1 ? (unsigned)(cores - 1) : 1;
 	}
 	return 0;
-}
-
-/* Load and compile; NULL with every problem logged. */
-static struct rt_snapshot *load(const char *path, uint64_t generation)
-{
-	struct rt_diag d;
-	rt_diag_init(&d);
-	struct rt_snapshot *s = NULL;
-	struct rt_config *cfg = cfg_yaml_load_file(path, &d);
-	if (cfg) {
-		s = rt_snapshot_build(cfg, generation, &d);
-		rt_config_free(cfg);
-	}
-	for (size_t i = 0; i < d.n; i++)
-		dp_log(DP_LOG_ERR, "%s", d.msgs[i]);
-	if (d.dropped)
-		dp_log(DP_LOG_ERR, "(%zu more errors)", d.dropped);
-	rt_diag_clear(&d);
-	return s;
 }
 
 /* mkdir -p, mode 0700 for what it creates. 0 or -1 with errno set. */
@@ -199,38 +274,41 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static double now_s(void)
+/* The token: the first line of path, without surrounding whitespace. */
+static char *read_token(const char *path, char *err, size_t errlen)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void reload(struct dp_server *srv, const char *path)
-{
-	double t0 = now_s();
-	struct rt_snapshot *s = load(path, srv->next_generation);
-	if (!s) {
-		dp_log(DP_LOG_ERR, "reload of %s rejected; still serving generation %llu", path,
-		       (unsigned long long)rt_snapshot_generation(dp_server_snapshot(srv)));
-		return;
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	struct stat sb;
+	if (!f) {
+		snprintf(err, errlen, "--control-token-file %s: %s", path, strerror(errno));
+		return NULL;
 	}
-	uint64_t gen = rt_snapshot_generation(s);
-	size_t routes = rt_snapshot_route_count(s);
-	if (dp_server_publish(srv, s)) {
-		dp_log(DP_LOG_ERR, "reload of %s: out of memory; still serving the previous config",
-		       path);
-		return;
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077))
+		dp_log(DP_LOG_WARN, "--control-token-file %s is readable by others (mode %o)",
+		       path, (unsigned)(sb.st_mode & 0777));
+	char *s = fgets(line, sizeof(line), f) ? line : NULL;
+	fclose(f);
+	if (s) {
+		s += strspn(s, " \t");
+		s[strcspn(s, " \t\r\n")] = '\0';
 	}
-	srv->next_generation++;
-	dp_log(DP_LOG_INFO, "reloaded %s: generation %llu, %zu routes, %.3f s", path,
-	       (unsigned long long)gen, routes, now_s() - t0);
+	if (!s || strlen(s) < 16) {
+		snprintf(err, errlen, "--control-token-file %s: the first line must hold a token of "
+				      "at least 16 characters", path);
+		return NULL;
+	}
+	return strdup(s);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
-	char err[256];
+	char err[600], ctl_path[4096];
+	char *token = NULL;
+	struct dp_server *srv = NULL;
+	struct cd_server *cd = NULL;
+	struct dp_metrics *metrics = NULL;
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -249,25 +327,45 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-
-	struct rt_snapshot *snap = load(o.config, 1);
-	if (!snap) {
-		fprintf(stderr, "strowgerd: %s: config rejected (errors above)\n", o.config);
+	if (o.token_file && !(token = read_token(o.token_file, err, sizeof(err)))) {
+		fprintf(stderr, "strowgerd: %s\n", err);
+		return 1;
+	}
+	if (!o.control)
+		snprintf(ctl_path, sizeof(ctl_path), "%s/control.sock",
+			 o.state_dir ? o.state_dir : "/run/strowger");
+	else
+		snprintf(ctl_path, sizeof(ctl_path), "%s", o.control);
+	if (!o.control && !o.state_dir && mkdir_p("/run/strowger") != 0) {
+		fprintf(stderr, "strowgerd: /run/strowger: %s (give --control PATH or --state-dir)\n",
+			strerror(errno));
 		return 1;
 	}
 
-	/* Signals go to the control thread only: block them before any
-	 * worker exists so workers inherit the mask. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	char where[600] = "";
+	for (unsigned i = 0, w = 0; i < o.n_listen && w < sizeof(where); i++)
+		w += (size_t)snprintf(where + w, sizeof(where) - w, "%s%s udp %s", i ? ", " : "",
+				      dp_service_name(o.listen[i].svc), o.listen[i].text);
 
-	struct dp_server *srv = dp_server_new(o.workers, &dp_sock_ops, err, sizeof(err));
+	srv = dp_server_new(o.workers, &dp_sock_ops, err, sizeof(err));
 	if (!srv)
+		goto fail;
+	struct cd_opts co = {
+		.config_path = o.config,
+		.state_dir = o.state_dir,
+		.unix_path = strcmp(ctl_path, "none") ? ctl_path : NULL,
+		.tcp = o.control_tcp,
+		.token = token,
+		.health_ttl_ms = (uint32_t)(o.health_ttl_s * 1000),
+		.hysteresis = o.hysteresis,
+		.drain_grace_ms = (uint32_t)(o.drain_grace_s * 1000),
+		.version = STROWGER_VERSION,
+		.io_name = "socket",
+		.listeners = where,
+	};
+	/* Blocks the signals it handles: before any other thread exists. */
+	cd = cd_server_new(srv, &co, err, sizeof(err));
+	if (!cd)
 		goto fail;
 	for (unsigned i = 0; i < o.workers; i++) {
 		struct dp_counters *c = dp_server_worker_counters(srv, i);
@@ -276,37 +374,41 @@ int main(int argc, char **argv)
 			goto fail;
 		dp_server_set_queue(srv, i, q);
 	}
-	srv->next_generation = 2;
-	if (dp_server_publish(srv, snap)) {
-		snap = NULL;
-		snprintf(err, sizeof(err), "out of memory publishing the config");
+	if (cd_server_load_initial(cd) != 0) {
+		snprintf(err, sizeof(err), "no config to serve (errors above)");
 		goto fail;
 	}
-	snap = NULL;
 	if (dp_server_start(srv, err, sizeof(err)))
 		goto fail;
-
-	char where[512] = "";
-	for (unsigned i = 0, w = 0; i < o.n_listen && w < sizeof(where); i++)
-		w += (size_t)snprintf(where + w, sizeof(where) - w, "%s%s udp %s", i ? ", " : "",
-				      dp_service_name(o.listen[i].svc), o.listen[i].text);
-	const struct rt_snapshot *cur = dp_server_snapshot(srv);
-	dp_log(DP_LOG_INFO, "ready: generation %llu from %s (%zu routes, %zu gateways); %s; %u worker%s",
-	       (unsigned long long)rt_snapshot_generation(cur), o.config, rt_snapshot_route_count(cur),
-	       rt_snapshot_gateway_count(cur), where, o.workers, o.workers == 1 ? "" : "s");
-
-	for (;;) {
-		int sig;
-		if (sigwait(&sigs, &sig))
-			continue;
-		if (sig == SIGHUP) {
-			dp_log(DP_LOG_INFO, "SIGHUP: reloading %s", o.config);
-			reload(srv, o.config);
-			continue;
+	if (o.metrics) {
+		struct dp_listen ml;
+		char why[160];
+		if (dp_listen_parse(o.metrics, DP_SVC_SIP, 9470, &ml, why, sizeof(why))) {
+			snprintf(err, sizeof(err), "--metrics %s: %s", o.metrics, why);
+			goto fail;
 		}
-		dp_log(DP_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		break;
+		metrics = dp_metrics_start((const struct sockaddr *)&ml.addr, ml.len,
+					   cd_server_collect, cd, err, sizeof(err));
+		if (!metrics)
+			goto fail;
 	}
+	/* Control clients only once a config serves: nothing they see is a
+	 * half-started server. */
+	if (cd_server_listen(cd, err, sizeof(err)))
+		goto fail;
+
+	const struct rt_snapshot *cur = dp_server_snapshot(srv);
+	dp_log(DP_LOG_INFO, "ready: generation %llu from %s (%zu routes, %zu gateways); %s; "
+			    "control %s%s%s%s%s; %u worker%s",
+	       (unsigned long long)rt_snapshot_generation(cur), rt_snapshot_source(cur),
+	       rt_snapshot_route_count(cur), rt_snapshot_gateway_count(cur), where,
+	       co.unix_path ? co.unix_path : "off", o.control_tcp ? ", tcp " : "",
+	       o.control_tcp ? o.control_tcp : "", o.metrics ? "; metrics http " : "",
+	       o.metrics ? o.metrics : "", o.workers, o.workers == 1 ? "" : "s");
+
+	cd_server_run(cd);
+
+	dp_metrics_stop(metrics);
 	dp_server_stop(srv);
 	struct dp_counters sum;
 	dp_server_counters(srv, &sum);
@@ -314,11 +416,17 @@ int main(int argc, char **argv)
 	       (unsigned long long)(sum.rx[DP_SVC_SIP] + sum.rx[DP_SVC_NATIVE]),
 	       (unsigned long long)sum.tx, (unsigned long long)sum.malformed,
 	       (unsigned long long)sum.dropped);
+	cd_server_free(cd);
 	dp_server_free(srv);
+	free(token);
 	return 0;
 fail:
 	fprintf(stderr, "strowgerd: %s\n", err);
+	dp_metrics_stop(metrics);
+	if (srv)
+		dp_server_stop(srv);
+	cd_server_free(cd);
 	dp_server_free(srv); /* and the queues it was given */
-	rt_snapshot_free(snap);
+	free(token);
 	return 1;
 }

@@ -19,6 +19,13 @@ int ctl_cmd_query(int argc, char **argv);
 int ctl_cmd_explain(int argc, char **argv);
 /* many queries from stdin, one JSON line each */
 int ctl_cmd_batch(int argc, char **argv);
+/* against a running strowgerd's control channel (ctl_control.c) */
+int ctl_cmd_load(int argc, char **argv);
+int ctl_cmd_health(int argc, char **argv);
+int ctl_cmd_drain(int argc, char **argv);
+int ctl_cmd_undrain(int argc, char **argv);
+int ctl_cmd_status(int argc, char **argv);
+int ctl_cmd_stats(int argc, char **argv);
 
 /* The usage text of command (or of strowgerctl when NULL/unknown). */
 void ctl_usage(FILE *out, const char *command);

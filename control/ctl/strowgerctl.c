@@ -39,6 +39,13 @@ struct ctl_command {
 	"Exit status: 0 when a decision was made (whatever its status), 1 when the\n" \
 	"config is invalid or the server did not answer, 2 on a usage error.\n"
 
+#define CTL_CONTROL_HELP                                                              \
+	"  --control PATH        strowgerd's control socket (default $STROWGER_CONTROL,\n" \
+	"                        else /run/strowger/control.sock)\n"                    \
+	"  --control-tcp HOST:PORT  its TCP control listener instead\n"                 \
+	"  --token-file FILE     the TCP token (default $STROWGER_TOKEN)\n"             \
+	"  --timeout MS          give up waiting after MS (default: wait)\n"
+
 static const struct ctl_command ctl_commands[] = {
 	{
 		.name = "validate",
@@ -77,6 +84,58 @@ static const struct ctl_command ctl_commands[] = {
 			"Exit status: 0 all read, 1 config invalid or server silent,\n"
 			"2 usage error or an unreadable line.\n",
 		.run = ctl_cmd_batch,
+	},
+	{
+		.name = "load",
+		.summary = "load a config file into a running strowgerd",
+		.usage = "FILE [--dry-run] [--json] [connection options]",
+		.help = "Validates FILE here, sends it; the server compiles it off the\n"
+			"worker threads and swaps it in without pausing queries. Prints the\n"
+			"new generation and what changed (+ added, - removed, ~ changed).\n"
+			"  --dry-run             validate and diff against the running config only\n"
+			"  --json                one JSON object\n" CTL_CONTROL_HELP
+			"Exit status: 0 loaded (or valid), 1 rejected (every error printed).\n",
+		.run = ctl_cmd_load,
+	},
+	{
+		.name = "health",
+		.summary = "report gateway or site health to a running strowgerd",
+		.usage = "NAME STATE [NAME STATE]... [--ttl S] [--source WHO]",
+		.help = "STATE: up, degraded, draining, down or unknown. A report expires\n"
+			"after --ttl seconds (default: the server's --health-ttl) and then\n"
+			"reads as unknown. Names unknown to the running config are kept.\n"
+			CTL_CONTROL_HELP,
+		.run = ctl_cmd_health,
+	},
+	{
+		.name = "drain",
+		.summary = "drain the server, a gateway or a site",
+		.usage = "[--gateway NAME | --site NAME] [connection options]",
+		.help = "Without a target the whole server drains: SIP OPTIONS answer 503\n"
+			"so SBCs move away, queries are still answered. A drained gateway\n"
+			"or site gets no new calls until undrained.\n" CTL_CONTROL_HELP,
+		.run = ctl_cmd_drain,
+	},
+	{
+		.name = "undrain",
+		.summary = "lift a drain",
+		.usage = "[--gateway NAME | --site NAME] [connection options]",
+		.help = CTL_CONTROL_HELP,
+		.run = ctl_cmd_undrain,
+	},
+	{
+		.name = "status",
+		.summary = "generation, uptime, workers, config source, health",
+		.usage = "[--json] [connection options]",
+		.help = CTL_CONTROL_HELP,
+		.run = ctl_cmd_status,
+	},
+	{
+		.name = "stats",
+		.summary = "counters: statuses, route hits, gateway selections, failovers",
+		.usage = "[--json] [connection options]",
+		.help = CTL_CONTROL_HELP,
+		.run = ctl_cmd_stats,
 	},
 };
 

@@ -386,6 +386,7 @@ static void add_gateway(struct walk *w, uint32_t t, uint32_t r, uint32_t u, bool
 	d->degraded = degraded;
 	d->via_fallback = via_fallback;
 	d->gateway_index = (int32_t)tr->gw;
+	d->route_index = (int32_t)r;
 	translate(tr->called, tr->n_called, num, len, w->sc->md, d->called);
 	translate(tr->calling, tr->n_calling, w->q->calling.p ? w->q->calling.p : "",
 		  w->q->calling.len, w->sc->md, d->calling);
@@ -406,6 +407,7 @@ static void add_uri(struct walk *w, uint32_t r, uint32_t u, const char *num, siz
 	d->usage = w->s->usages[u];
 	d->uri = uri;
 	d->gateway_index = -1;
+	d->route_index = (int32_t)r;
 	d->via_fallback = via_fallback;
 	memcpy(d->called, num, len);
 	d->called[len] = '\0';

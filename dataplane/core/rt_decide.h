@@ -94,6 +94,7 @@ struct rt_dest {
 	bool degraded;
 	bool via_fallback;     /* reached through a route's E.164 fallback */
 	int32_t gateway_index; /* -1 for a fallback URI */
+	int32_t route_index;   /* the snapshot's route; -1 when not known (decoded answers) */
 	char called[RT_NUM_MAX];  /* translated by the trunk's called rules */
 	char calling[RT_NUM_MAX]; /* translated by the trunk's calling rules */
 };

@@ -421,6 +421,7 @@ static int nq_dest_from_pb(const Strowger__RouteAnswer__Destination *pd, struct 
 	d->degraded = pd->degraded;
 	d->via_fallback = pd->via_fallback;
 	d->gateway_index = -1;
+	d->route_index = -1;
 	return 0;
 }
 

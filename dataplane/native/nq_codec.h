@@ -117,7 +117,8 @@ long nq_encode_query(uint64_t id, const struct rt_query *q, bool explain, uint8_
  * frees with nq_answer_free() when done with ans and ex; the fixed-size
  * numbers (normalized, called, calling) are copied into ans.
  *
- * After decoding, every rt_dest.gateway_index is -1 (not on the wire).
+ * After decoding, every rt_dest.gateway_index and route_index is -1 (not on
+ * the wire).
  * Explain lists longer than RT_EXPLAIN_MAX are cut, and the cut entries
  * added to matched_dropped / skipped_dropped; usages and fallbacks beyond
  * what rt_explain holds are dropped.

@@ -17,8 +17,13 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include <time.h>
+
 #include "dp_log.h"
+#include "dp_stats.h"
 #include "nq_codec.h"
+#include "rt_index.h"
+#include "rt_snapshot.h"
 #include "sip_msg.h"
 
 /* Empty polls before a socket worker sleeps: short enough to cost nothing
@@ -42,6 +47,91 @@ struct dp_worker {
 	struct nq_arena arena;
 };
 
+/* ---- by-name totals of retired generations -------------------------------- */
+
+/* Growable name -> count map, control side only (under srv->lock). */
+struct dp_tally {
+	struct dp_tally_slot {
+		char *name; /* NULL: empty */
+		uint64_t count;
+	} *slots;
+	size_t cap, n; /* cap is a power of two */
+};
+
+static struct dp_tally_slot *tally_find(struct dp_tally *t, const char *name)
+{
+	size_t i = rt_hash64(name, strlen(name)) & (t->cap - 1);
+	while (t->slots[i].name && strcmp(t->slots[i].name, name))
+		i = (i + 1) & (t->cap - 1);
+	return &t->slots[i];
+}
+
+static int tally_add(struct dp_tally *t, const char *name, uint64_t count)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		struct dp_tally bigger = {.cap = t->cap ? t->cap * 2 : 64};
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slots[i].name)
+				*tally_find(&bigger, t->slots[i].name) = t->slots[i];
+		bigger.n = t->n;
+		free(t->slots);
+		*t = bigger;
+	}
+	struct dp_tally_slot *sl = tally_find(t, name);
+	if (!sl->name) {
+		if (!(sl->name = strdup(name)))
+			return -ENOMEM;
+		t->n++;
+	}
+	sl->count += count;
+	return 0;
+}
+
+static void tally_free(struct dp_tally *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slots[i].name);
+	free(t->slots);
+	free(t);
+}
+
+static uint64_t gen_route_hits(const struct dp_gen *g, size_t r)
+{
+	uint64_t n = 0;
+	for (unsigned w = 0; w < g->n_workers; w++)
+		n += __atomic_load_n(&g->route_hits[w * g->route_stride + r], __ATOMIC_RELAXED);
+	return n;
+}
+
+static uint64_t gen_gw_selections(const struct dp_gen *g, size_t i)
+{
+	uint64_t n = 0;
+	for (unsigned w = 0; w < g->n_workers; w++)
+		n += __atomic_load_n(&g->gw_selections[w * g->gw_stride + i], __ATOMIC_RELAXED);
+	return n;
+}
+
+/* A retired generation's counts go to the totals (no reader is left). A
+ * failed allocation loses these counts, never the server. */
+static void gen_fold(struct dp_server *srv, const struct dp_gen *g)
+{
+	for (size_t r = 0; r < g->n_routes; r++) {
+		uint64_t n = gen_route_hits(g, r);
+		if (n && tally_add(srv->route_tally, rt_snapshot_route_name(g->snap, r), n))
+			dp_log(DP_LOG_WARN, "out of memory: route counts of a retired config lost");
+	}
+	for (size_t i = 0; i < g->n_gateways; i++) {
+		uint64_t n = gen_gw_selections(g, i);
+		if (n && tally_add(srv->gw_tally, rt_snapshot_gateway_name(g->snap, i), n))
+			dp_log(DP_LOG_WARN, "out of memory: gateway counts of a retired config lost");
+	}
+}
+
 /* ---- state ----------------------------------------------------------------- */
 
 static void gen_free(struct dp_gen *g)
@@ -51,6 +141,8 @@ static void gen_free(struct dp_gen *g)
 	for (unsigned i = 0; i < g->n_workers; i++)
 		rt_scratch_free(g->scratch[i]);
 	rt_snapshot_free(g->snap);
+	free(g->route_hits);
+	free(g->gw_selections);
 	free(g);
 }
 
@@ -65,43 +157,107 @@ static void state_free(struct dp_state *st, bool with_gen)
 	free(st);
 }
 
-int dp_server_publish(struct dp_server *srv, struct rt_snapshot *snap)
+/* Whole cache lines per worker row, so workers never share one. */
+static size_t row_stride(size_t n)
+{
+	return (n + 8) & ~(size_t)7;
+}
+
+static struct dp_gen *gen_new(struct dp_server *srv, struct rt_snapshot *snap)
 {
 	struct dp_gen *g = calloc(1, sizeof(*g) + srv->n_workers * sizeof(g->scratch[0]));
-	struct dp_state *st = calloc(1, sizeof(*st));
-	if (!g || !st)
-		goto nomem;
+	if (!g)
+		return NULL;
 	g->snap = snap;
 	g->n_workers = srv->n_workers;
+	g->n_routes = rt_snapshot_route_count(snap);
+	g->n_gateways = rt_snapshot_gateway_count(snap);
+	g->route_stride = row_stride(g->n_routes);
+	g->gw_stride = row_stride(g->n_gateways);
+	g->route_hits = aligned_alloc(64, srv->n_workers * g->route_stride * sizeof(uint64_t));
+	g->gw_selections = aligned_alloc(64, srv->n_workers * g->gw_stride * sizeof(uint64_t));
+	if (!g->route_hits || !g->gw_selections)
+		goto fail;
+	memset(g->route_hits, 0, srv->n_workers * g->route_stride * sizeof(uint64_t));
+	memset(g->gw_selections, 0, srv->n_workers * g->gw_stride * sizeof(uint64_t));
 	/* Scratch is readied here, off the fast path, for this very database:
 	 * a worker never allocates or resizes anything per query. */
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		if (!(g->scratch[i] = rt_scratch_new(snap)))
-			goto nomem;
+			goto fail;
+	return g;
+fail:
+	g->snap = NULL; /* the caller still owns snap */
+	gen_free(g);
+	return NULL;
+}
+
+static struct dp_state *state_new(struct dp_gen *g, const uint8_t *gw, const uint8_t *site)
+{
+	size_t n_gw = rt_snapshot_gateway_count(g->snap), n_site = rt_snapshot_site_count(g->snap);
+	struct dp_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
 	st->gen = g;
-	st->gw_health = calloc(rt_snapshot_gateway_count(snap) + 1, 1);
-	st->site_health = calloc(rt_snapshot_site_count(snap) + 1, 1);
-	if (!st->gw_health || !st->site_health)
-		goto nomem;
+	st->gw_health = calloc(n_gw + 1, 1);
+	st->site_health = calloc(n_site + 1, 1);
+	if (!st->gw_health || !st->site_health) {
+		state_free(st, false);
+		return NULL;
+	}
+	if (gw)
+		memcpy(st->gw_health, gw, n_gw);
+	if (site)
+		memcpy(st->site_health, site, n_site);
 	st->view.gateway = st->gw_health;
 	st->view.site = st->site_health;
+	return st;
+}
 
+/* Swap in st; after the grace period free the old state (and its
+ * generation, folding its counters, unless st shares it). */
+static void state_swap(struct dp_server *srv, struct dp_state *st)
+{
+	pthread_mutex_lock(&srv->lock);
 	struct dp_state *old = rcu_xchg_pointer(&srv->state, st);
-	if (old) {
-		synchronize_rcu(); /* every worker has finished its burst on old */
-		state_free(old, true);
+	pthread_mutex_unlock(&srv->lock);
+	if (!old)
+		return;
+	synchronize_rcu(); /* every worker has finished its burst on old */
+	bool retire = old->gen != st->gen;
+	pthread_mutex_lock(&srv->lock);
+	if (retire)
+		gen_fold(srv, old->gen);
+	pthread_mutex_unlock(&srv->lock);
+	state_free(old, retire);
+}
+
+int dp_server_publish(struct dp_server *srv, struct rt_snapshot *snap, const uint8_t *gw_health,
+		      const uint8_t *site_health)
+{
+	struct dp_gen *g = gen_new(srv, snap);
+	struct dp_state *st = g ? state_new(g, gw_health, site_health) : NULL;
+	if (!st) {
+		if (g)
+			gen_free(g); /* frees snap */
+		else
+			rt_snapshot_free(snap);
+		return -ENOMEM;
 	}
+	state_swap(srv, st);
 	return 0;
-nomem:
-	if (g && !st) {
-		gen_free(g);
-	} else if (st) {
-		st->gen = g;
-		state_free(st, true);
-	} else {
-		rt_snapshot_free(snap);
-	}
-	return -ENOMEM;
+}
+
+int dp_server_set_health(struct dp_server *srv, const uint8_t *gw_health,
+			 const uint8_t *site_health)
+{
+	if (!srv->state)
+		return -ENOENT;
+	struct dp_state *st = state_new(srv->state->gen, gw_health, site_health);
+	if (!st)
+		return -ENOMEM;
+	state_swap(srv, st);
+	return 0;
 }
 
 const struct rt_snapshot *dp_server_snapshot(const struct dp_server *srv)
@@ -110,7 +266,125 @@ const struct rt_snapshot *dp_server_snapshot(const struct dp_server *srv)
 	return srv->state ? srv->state->gen->snap : NULL;
 }
 
+/* ---- statistics -------------------------------------------------------------- */
+
+/* Totals by name: a retired tally plus the running generation's counts. */
+static int stats_names(const struct dp_tally *t, const struct rt_snapshot *snap, size_t n_cur,
+		       const char *(*name_of)(const struct rt_snapshot *, size_t),
+		       uint64_t (*count_of)(const struct dp_gen *, size_t), const struct dp_gen *g,
+		       struct dp_name_count **out, size_t *n_out)
+{
+	struct dp_tally all = {0};
+	int rc = 0;
+	for (size_t i = 0; i < t->cap && !rc; i++)
+		if (t->slots[i].name)
+			rc = tally_add(&all, t->slots[i].name, t->slots[i].count);
+	for (size_t i = 0; i < n_cur && !rc; i++)
+		rc = tally_add(&all, name_of(snap, i), count_of(g, i));
+	struct dp_name_count *v = rc ? NULL : calloc(all.n + 1, sizeof(*v));
+	size_t n = 0;
+	if (!rc && !v)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < all.cap; i++) {
+		if (!all.slots[i].name)
+			continue;
+		if (v) {
+			v[n].name = all.slots[i].name; /* moved */
+			v[n++].count = all.slots[i].count;
+		} else {
+			free(all.slots[i].name);
+		}
+	}
+	free(all.slots);
+	*out = v;
+	*n_out = n;
+	return rc;
+}
+
+int dp_server_stats(struct dp_server *srv, struct dp_stats *out)
+{
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	out->workers = srv->n_workers;
+	out->draining = atomic_load_explicit(&srv->draining, memory_order_relaxed);
+	dp_server_counters(srv, &out->sum);
+
+	pthread_mutex_lock(&srv->lock);
+	const struct dp_state *st = srv->state;
+	if (!st)
+		goto out;
+	const struct dp_gen *g = st->gen;
+	const struct rt_snapshot *snap = g->snap;
+	out->generation = rt_snapshot_generation(snap);
+	out->routes = (uint32_t)g->n_routes;
+	out->gateways = (uint32_t)g->n_gateways;
+	rc = stats_names(srv->route_tally, snap, g->n_routes, rt_snapshot_route_name,
+			 gen_route_hits, g, &out->route_hits, &out->n_route_hits);
+	if (!rc)
+		rc = stats_names(srv->gw_tally, snap, g->n_gateways, rt_snapshot_gateway_name,
+				 gen_gw_selections, g, &out->gw_selections, &out->n_gw_selections);
+	size_t n_site = rt_snapshot_site_count(snap);
+	out->health = rc ? NULL : calloc(g->n_gateways + n_site + 1, sizeof(*out->health));
+	if (!rc && !out->health)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < g->n_gateways + n_site; i++) {
+		struct dp_health_stat *h = &out->health[i];
+		bool site = i >= g->n_gateways;
+		size_t k = site ? i - g->n_gateways : i;
+		const char *name = site ? rt_snapshot_site_name(snap, k)
+					: rt_snapshot_gateway_name(snap, k);
+		if (!(h->name = strdup(name))) {
+			rc = -ENOMEM;
+			break;
+		}
+		h->is_site = site;
+		h->effective = site ? st->site_health[k] : st->gw_health[k];
+		out->n_health = i + 1;
+	}
+out:
+	pthread_mutex_unlock(&srv->lock);
+	if (rc)
+		dp_stats_free(out);
+	return rc;
+}
+
 /* ---- front-ends ------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* rt_decide plus what it is counted by: status, latency, the last tried
+ * code of a failover query, the route and gateway of the first destination. */
+static void decide(struct dp_worker *w, const struct dp_state *st, bool explain)
+{
+	struct dp_counters *c = &w->c;
+	const struct dp_gen *g = st->gen;
+	const struct rt_query *q = &w->query;
+
+	if (q->n_tried) {
+		DP_COUNT(c->failover_queries);
+		uint16_t code = q->tried[q->n_tried - 1].code;
+		DP_COUNT(c->failover_by_code[code <= RT_CODE_MAX ? code : RT_CODE_MAX]);
+	}
+	uint64_t t0 = now_ns();
+	rt_decide(g->snap, &st->view, q, g->scratch[w->id], &w->ans, explain ? &w->ex : NULL);
+	uint64_t ns = now_ns() - t0;
+	unsigned b = ns < DP_LAT_BASE_NS ? 0 : 64 - (unsigned)__builtin_clzll(ns / DP_LAT_BASE_NS);
+	DP_COUNT(c->lat[b < DP_LAT_BUCKETS ? b : DP_LAT_BUCKETS - 1]);
+	__atomic_store_n(&c->lat_sum_ns, c->lat_sum_ns + ns, __ATOMIC_RELAXED);
+	DP_COUNT(c->status[w->ans.status]);
+	if (w->ans.n_dest) {
+		const struct rt_dest *d = &w->ans.dest[0];
+		if (d->route_index >= 0 && (size_t)d->route_index < g->n_routes)
+			DP_COUNT(g->route_hits[w->id * g->route_stride + (size_t)d->route_index]);
+		if (d->gateway_index >= 0 && (size_t)d->gateway_index < g->n_gateways)
+			DP_COUNT(g->gw_selections[w->id * g->gw_stride + (size_t)d->gateway_index]);
+	}
+}
 
 static uint32_t handle_sip(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p)
 {
@@ -158,10 +432,7 @@ static uint32_t handle_sip(struct dp_worker *w, const struct dp_state *st, struc
 	if (rc == 0 && m->method == SIP_METHOD_INVITE && sip_respond_needs_answer(m)) {
 		/* Ask only for what fits in the 302: the walk stops early. */
 		if (sip_query_fill(m, &w->query, &w->nb, o.max_contacts) == 0) {
-			if (w->query.n_tried)
-				DP_COUNT(c->failover_queries);
-			rt_decide(snap, &st->view, &w->query, st->gen->scratch[w->id], &w->ans, NULL);
-			DP_COUNT(c->status[w->ans.status]);
+			decide(w, st, false);
 			a = &w->ans;
 		} else {
 			DP_COUNT(c->malformed);
@@ -200,11 +471,7 @@ static uint32_t handle_native(struct dp_worker *w, const struct dp_state *st, st
 		DP_COUNT(c->dropped);
 		return 0;
 	} else {
-		if (w->query.n_tried)
-			DP_COUNT(c->failover_queries);
-		rt_decide(snap, &st->view, &w->query, st->gen->scratch[w->id], &w->ans,
-			  explain ? &w->ex : NULL);
-		DP_COUNT(c->status[w->ans.status]);
+		decide(w, st, explain);
 		n = nq_encode_answer(id, &w->ans, explain ? &w->ex : NULL, p->reply, p->reply_cap);
 	}
 	if (n < 0) {
@@ -273,8 +540,11 @@ struct dp_server *dp_server_new(unsigned n_workers, const struct dp_io_ops *io, 
 	if (!srv)
 		goto nomem;
 	srv->io = io;
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->route_tally = calloc(1, sizeof(*srv->route_tally));
+	srv->gw_tally = calloc(1, sizeof(*srv->gw_tally));
 	srv->workers = calloc(n_workers, sizeof(*srv->workers));
-	if (!srv->workers)
+	if (!srv->workers || !srv->route_tally || !srv->gw_tally)
 		goto nomem;
 	for (unsigned i = 0; i < n_workers; i++) {
 		size_t sz = (sizeof(struct dp_worker) + 63) & ~(size_t)63;
@@ -336,6 +606,9 @@ void dp_server_free(struct dp_server *srv)
 		free(srv->workers[i]);
 	}
 	free(srv->workers);
+	tally_free(srv->route_tally);
+	tally_free(srv->gw_tally);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
 

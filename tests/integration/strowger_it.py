@@ -22,7 +22,7 @@ import time
 
 ROOT = os.environ.get("STROWGER_SOURCE_ROOT",
                       os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-STROWGERD = os.environ.get("STROWGERD", os.path.join(ROOT, "build", "dataplane", "strowgerd"))
+STROWGERD = os.environ.get("STROWGERD", os.path.join(ROOT, "build", "control", "daemon", "strowgerd"))
 STROWGERCTL = os.environ.get("STROWGERCTL", os.path.join(ROOT, "build", "control", "ctl", "strowgerctl"))
 SEED = os.path.join(ROOT, "examples", "seed-failover.yaml")
 SIPP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp")
@@ -50,8 +50,13 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
 class Daemon:
     """One strowgerd on loopback. Use as a context manager."""
 
-    def __init__(self, config=SEED, workers=1, extra=(), v6=False, state_dir=None):
+    def __init__(self, config=SEED, workers=1, extra=(), v6=False, state_dir=None,
+                 drain_grace=0, control=None):
         self.config = config
+        self.drain_grace = drain_grace
+        self.tmp = tempfile.mkdtemp(prefix="strowgerd-it.")
+        # Each daemon its own control socket: tests run in parallel.
+        self.control = control or os.path.join(self.tmp, "control.sock")
         self.workers = workers
         self.extra = list(extra)
         self.v6 = v6
@@ -64,7 +69,10 @@ class Daemon:
     # ---- lifecycle
     def argv(self):
         h = "[::1]" if self.v6 else "127.0.0.1"
-        a = [STROWGERD, "--config", self.config, "--workers", str(self.workers),
+        a = [STROWGERD, "--control", self.control, "--drain-grace", str(self.drain_grace)]
+        if self.config:
+            a += ["--config", self.config]
+        a += ["--workers", str(self.workers),
              "--sip", f"{h}:{self.sip_port}", "--query", f"{h}:{self.query_port}"]
         if self.state_dir:
             a += ["--state-dir", self.state_dir]
@@ -147,12 +155,15 @@ class Daemon:
         return self.start()
 
     def __exit__(self, et, ev, tb):
-        if self.proc and self.proc.poll() is None:
-            if et is None:
-                self.stop()
-            else:
-                self.proc.kill()
-                self.proc.wait()
+        try:
+            if self.proc and self.proc.poll() is None:
+                if et is None:
+                    self.stop()
+                else:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         return False
 
     # ---- talking to it
