@@ -553,6 +553,11 @@ static void handle_load(struct cd_server *cd, struct cd_client *c, Strowger__Con
 				   : cd->srv->next_generation;
 	j->client_serial = c->serial;
 	j->req_id = req->id;
+	dp_log(DP_LOG_INFO, "control client %llu: %s %s (%zu routes)", (unsigned long long)c->serial,
+	       j->dry_run ? "checking" : "loading",
+	       req->load->config->source && *req->load->config->source ? req->load->config->source
+								      : "a config",
+	       req->load->config->n_routes);
 	int rc = job_start(cd, j);
 	if (rc) {
 		j->req = NULL;
