@@ -120,6 +120,47 @@ out:
 	return rc;
 }
 
+int cd_persist_parse(const uint8_t *buf, size_t got, const char *path, struct rt_config **cfg,
+		     uint64_t *generation, double *saved_at, char *err, size_t errlen)
+{
+	if (got < CD_HDR || memcmp(buf, CD_MAGIC, 16) != 0) {
+		snprintf(err, errlen, "%s: not a strowger state file (bad magic)", path);
+		return -EBADMSG;
+	}
+	uint64_t n = get_le64(buf + 16);
+	if (n != got - CD_HDR) {
+		snprintf(err, errlen, "%s: corrupt: header says %llu bytes, file holds %zu", path,
+			 (unsigned long long)n, got - CD_HDR);
+		return -EBADMSG;
+	}
+	if (get_le64(buf + 24) != rt_hash64(buf + CD_HDR, n)) {
+		snprintf(err, errlen, "%s: corrupt: checksum mismatch", path);
+		return -EBADMSG;
+	}
+	Strowger__PersistedState *st = strowger__persisted_state__unpack(NULL, n, buf + CD_HDR);
+	if (!st || !st->config) {
+		snprintf(err, errlen, "%s: corrupt: not a PersistedState message", path);
+		if (st)
+			strowger__persisted_state__free_unpacked(st, NULL);
+		return -EBADMSG;
+	}
+	struct rt_diag d;
+	rt_diag_init(&d);
+	*cfg = cfg_proto_from_msg(st->config, &d);
+	if (!*cfg) {
+		snprintf(err, errlen, "%s: config in state file rejected: %s", path,
+			 d.n ? d.msgs[0] : "unknown error");
+		rt_diag_clear(&d);
+		strowger__persisted_state__free_unpacked(st, NULL);
+		return -EINVAL;
+	}
+	rt_diag_clear(&d);
+	*generation = st->generation;
+	*saved_at = st->saved_at;
+	strowger__persisted_state__free_unpacked(st, NULL);
+	return 0;
+}
+
 int cd_persist_load(const char *dir, struct rt_config **cfg, uint64_t *generation,
 		    double *saved_at, char *err, size_t errlen)
 {
@@ -159,43 +200,7 @@ int cd_persist_load(const char *dir, struct rt_config **cfg, uint64_t *generatio
 		}
 		got += (size_t)r;
 	}
-	uint64_t n = get_le64(buf + 16);
-	if (memcmp(buf, CD_MAGIC, 16) != 0) {
-		snprintf(err, errlen, "%s: not a strowger state file (bad magic)", path);
-		goto out;
-	}
-	if (n != got - CD_HDR) {
-		snprintf(err, errlen, "%s: corrupt: header says %llu bytes, file holds %zu", path,
-			 (unsigned long long)n, got - CD_HDR);
-		goto out;
-	}
-	if (get_le64(buf + 24) != rt_hash64(buf + CD_HDR, n)) {
-		snprintf(err, errlen, "%s: corrupt: checksum mismatch", path);
-		goto out;
-	}
-	Strowger__PersistedState *st = strowger__persisted_state__unpack(NULL, n, buf + CD_HDR);
-	if (!st || !st->config) {
-		snprintf(err, errlen, "%s: corrupt: not a PersistedState message", path);
-		if (st)
-			strowger__persisted_state__free_unpacked(st, NULL);
-		goto out;
-	}
-	struct rt_diag d;
-	rt_diag_init(&d);
-	*cfg = cfg_proto_from_msg(st->config, &d);
-	if (!*cfg) {
-		snprintf(err, errlen, "%s: config in state file rejected: %s", path,
-			 d.n ? d.msgs[0] : "unknown error");
-		rt_diag_clear(&d);
-		strowger__persisted_state__free_unpacked(st, NULL);
-		rc = -EINVAL;
-		goto out;
-	}
-	rt_diag_clear(&d);
-	*generation = st->generation;
-	*saved_at = st->saved_at;
-	strowger__persisted_state__free_unpacked(st, NULL);
-	rc = 0;
+	rc = cd_persist_parse(buf, got, path, cfg, generation, saved_at, err, errlen);
 out:
 	free(buf);
 	close(fd);

@@ -27,5 +27,10 @@ int cd_persist_save(const char *dir, const struct rt_config *cfg, uint64_t gener
  * *saved_at; -ENOENT when there is no state file (not an error); any other
  * -errno with the reason in err (corrupt, unreadable, config invalid).
  */
+/* The same checks and decoding on a state file's bytes (path is for
+ * messages). */
+int cd_persist_parse(const uint8_t *buf, size_t len, const char *path, struct rt_config **cfg,
+		     uint64_t *generation, double *saved_at, char *err, size_t errlen);
+
 int cd_persist_load(const char *dir, struct rt_config **cfg, uint64_t *generation,
 		    double *saved_at, char *err, size_t errlen);

@@ -343,8 +343,9 @@ static void send_response(struct cd_server *cd, struct cd_client *c,
 	client_flush(cd, c);
 }
 
-static void send_error(struct cd_server *cd, struct cd_client *c, uint64_t id, const char *fmt,
-		       ...)
+__attribute__((format(printf, 4, 5))) static void send_error(struct cd_server *cd,
+							      struct cd_client *c, uint64_t id,
+							      const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
