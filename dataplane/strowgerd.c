@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cd_health.h"
 #include "cd_server.h"
 #include "dp_io.h"
 #include "dp_log.h"
@@ -40,7 +41,8 @@ struct opts {
 	bool have_sip, have_query;
 	unsigned workers;
 	double health_ttl_s, drain_grace_s;
-	unsigned hysteresis;
+	unsigned hysteresis, quorum;
+	struct cd_breaker_opts breaker;
 };
 
 static void usage(FILE *f)
@@ -66,6 +68,13 @@ static void usage(FILE *f)
 		"  --health-ttl S         lifetime of a health report without its own TTL\n"
 		"                         (default 60; 0: reports never expire)\n"
 		"  --health-hysteresis N  consecutive reports before a state changes (default 1)\n"
+		"  --health-quorum N      sources (probes) that must agree on a bad state (default 1)\n"
+		"  --breaker on|off       passive health from SBC failover reports (default on)\n"
+		"  --breaker-window S     sliding window (default 10 s)\n"
+		"  --breaker-min N        attempts in the window before judging (default 20)\n"
+		"  --breaker-degrade R    failure ratio that demotes a gateway (default 0.3)\n"
+		"  --breaker-down R       failure ratio that removes it (default 0.6)\n"
+		"  --breaker-cooldown S   how long a removed gateway stays out (default 30 s)\n"
 		"  --drain-grace S        on SIGTERM/SIGINT, answer SIP OPTIONS 503 for S seconds\n"
 		"                         before stopping (default 2; a second signal stops now)\n"
 		"  --io socket            packet I/O backend (default: socket, kernel UDP sockets)\n"
@@ -113,7 +122,38 @@ enum {
 	OPT_HEALTH_TTL,
 	OPT_HYSTERESIS,
 	OPT_DRAIN_GRACE,
+	OPT_QUORUM,
+	OPT_BREAKER,
+	OPT_BRK_WINDOW,
+	OPT_BRK_MIN,
+	OPT_BRK_DEGRADE,
+	OPT_BRK_DOWN,
+	OPT_BRK_COOLDOWN,
 };
+
+static int parse_uint(const char *flag, const char *arg, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+	if (end == arg || *end || n < (long)lo || n > (long)hi) {
+		fprintf(stderr, "strowgerd: %s must be %u..%u\n", flag, lo, hi);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_ratio(const char *flag, const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	if (end == arg || *end || v <= 0 || v > 1) {
+		fprintf(stderr, "strowgerd: %s '%s': a ratio in (0, 1]\n", flag, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -131,6 +171,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"health-ttl", required_argument, NULL, OPT_HEALTH_TTL},
 		{"health-hysteresis", required_argument, NULL, OPT_HYSTERESIS},
 		{"drain-grace", required_argument, NULL, OPT_DRAIN_GRACE},
+		{"health-quorum", required_argument, NULL, OPT_QUORUM},
+		{"breaker", required_argument, NULL, OPT_BREAKER},
+		{"breaker-window", required_argument, NULL, OPT_BRK_WINDOW},
+		{"breaker-min", required_argument, NULL, OPT_BRK_MIN},
+		{"breaker-degrade", required_argument, NULL, OPT_BRK_DEGRADE},
+		{"breaker-down", required_argument, NULL, OPT_BRK_DOWN},
+		{"breaker-cooldown", required_argument, NULL, OPT_BRK_COOLDOWN},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -143,6 +190,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->health_ttl_s = 60;
 	o->drain_grace_s = 2;
 	o->hysteresis = 1;
+	o->quorum = 1;
+	o->breaker = (struct cd_breaker_opts){.enabled = true, .window_s = 10, .min_samples = 20,
+					      .degrade_ratio = 0.3, .down_ratio = 0.6,
+					      .cooldown_s = 30};
 	while ((c = getopt_long(argc, argv, "c:s:q:w:d:i:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -200,6 +251,38 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->hysteresis = (unsigned)n;
 			break;
+		case OPT_QUORUM:
+			if (parse_uint("--health-quorum", optarg, 1, CD_HEALTH_MAX_SOURCES, &o->quorum))
+				return 2;
+			break;
+		case OPT_BREAKER:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "strowgerd: --breaker on|off\n");
+				return 2;
+			}
+			o->breaker.enabled = !strcmp(optarg, "on");
+			break;
+		case OPT_BRK_WINDOW:
+			if (parse_uint("--breaker-window", optarg, 1, CD_BREAKER_MAX_WINDOW,
+				       &o->breaker.window_s))
+				return 2;
+			break;
+		case OPT_BRK_MIN:
+			if (parse_uint("--breaker-min", optarg, 1, 1000000, &o->breaker.min_samples))
+				return 2;
+			break;
+		case OPT_BRK_DEGRADE:
+			if (parse_ratio("--breaker-degrade", optarg, &o->breaker.degrade_ratio))
+				return 2;
+			break;
+		case OPT_BRK_DOWN:
+			if (parse_ratio("--breaker-down", optarg, &o->breaker.down_ratio))
+				return 2;
+			break;
+		case OPT_BRK_COOLDOWN:
+			if (parse_uint("--breaker-cooldown", optarg, 1, 86400, &o->breaker.cooldown_s))
+				return 2;
+			break;
 		case 'v':
 			dp_log_set_level(DP_LOG_DEBUG);
 			break;
@@ -226,6 +309,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->io && strcmp(o->io, "socket")) {
 		fprintf(stderr, "strowgerd: --io %s: unknown backend (this build has: socket)\n", o->io);
+		return 2;
+	}
+	if (o->breaker.degrade_ratio > o->breaker.down_ratio) {
+		fprintf(stderr, "strowgerd: --breaker-degrade must not exceed --breaker-down\n");
 		return 2;
 	}
 	if (o->token_file && !o->control_tcp) {
@@ -358,6 +445,8 @@ int main(int argc, char **argv)
 		.token = token,
 		.health_ttl_ms = (uint32_t)(o.health_ttl_s * 1000),
 		.hysteresis = o.hysteresis,
+		.quorum = o.quorum,
+		.breaker = o.breaker,
 		.drain_grace_ms = (uint32_t)(o.drain_grace_s * 1000),
 		.version = STROWGER_VERSION,
 		.io_name = "socket",

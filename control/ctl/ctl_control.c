@@ -23,6 +23,7 @@
 #include "cfg_proto.h"
 #include "cfg_yaml.h"
 #include "ctl_cmd.h"
+#include "ctl_conn.h"
 #include "ctl_json.h"
 #include "rt_arena.h"
 #include "rt_decide.h"
@@ -157,188 +158,6 @@ static int ctl_conn_parse(struct ctl_conn_args *a, int argc, char **argv, const 
 	return 0;
 }
 
-/* ---- connection ---------------------------------------------------------------- */
-
-struct ctl_conn {
-	int fd;
-	int timeout_ms; /* per I/O wait; 0: none */
-	char token[1024];
-	const char *where;
-};
-
-static int ctl_connect(struct ctl_conn *cn, const struct ctl_conn_args *a)
-{
-	cn->fd = -1;
-	cn->timeout_ms = a->timeout_ms;
-	cn->token[0] = '\0';
-	if (a->tcp) {
-		char host[256], port[16];
-		const char *s = a->tcp, *colon;
-		size_t hl;
-		if (s[0] == '[') {
-			const char *e = strchr(s, ']');
-			if (!e || e[1] != ':')
-				goto badtcp;
-			hl = (size_t)(e - s - 1);
-			s++;
-			colon = e + 1;
-		} else {
-			colon = strrchr(s, ':');
-			if (!colon)
-				goto badtcp;
-			hl = (size_t)(colon - s);
-		}
-		if (hl == 0 || hl >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
-			goto badtcp;
-		memcpy(host, s, hl);
-		host[hl] = '\0';
-		strcpy(port, colon + 1);
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-		int rc = getaddrinfo(host, port, &hints, &res);
-		if (rc) {
-			fprintf(stderr, "strowgerctl: --control-tcp %s: %s\n", a->tcp, gai_strerror(rc));
-			return -1;
-		}
-		for (struct addrinfo *r = res; r && cn->fd < 0; r = r->ai_next) {
-			cn->fd = socket(r->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			if (cn->fd >= 0 && connect(cn->fd, r->ai_addr, r->ai_addrlen) != 0) {
-				close(cn->fd);
-				cn->fd = -1;
-			}
-		}
-		freeaddrinfo(res);
-		if (cn->fd < 0) {
-			fprintf(stderr, "strowgerctl: cannot connect to %s: %s\n", a->tcp,
-				strerror(errno));
-			return -1;
-		}
-		const char *tok = getenv("STROWGER_TOKEN");
-		if (a->token_file) {
-			FILE *f = fopen(a->token_file, "r");
-			if (!f || !fgets(cn->token, sizeof(cn->token), f)) {
-				fprintf(stderr, "strowgerctl: --token-file %s: %s\n", a->token_file,
-					f ? "empty" : strerror(errno));
-				if (f)
-					fclose(f);
-				return -1;
-			}
-			fclose(f);
-			char *t = cn->token + strspn(cn->token, " \t");
-			t[strcspn(t, " \t\r\n")] = '\0';
-			memmove(cn->token, t, strlen(t) + 1);
-		} else if (tok) {
-			snprintf(cn->token, sizeof(cn->token), "%s", tok);
-		}
-		cn->where = a->tcp;
-		return 0;
-	badtcp:
-		fprintf(stderr, "strowgerctl: --control-tcp '%s': expected HOST:PORT\n", a->tcp);
-		return -1;
-	}
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(a->control) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "strowgerctl: --control %s: path too long\n", a->control);
-		return -1;
-	}
-	strcpy(sa.sun_path, a->control);
-	cn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (cn->fd < 0 || connect(cn->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "strowgerctl: cannot connect to strowgerd at %s: %s%s\n", a->control,
-			strerror(errno),
-			errno == ENOENT ? " (is it running? --control PATH or $STROWGER_CONTROL)" : "");
-		if (cn->fd >= 0)
-			close(cn->fd);
-		cn->fd = -1;
-		return -1;
-	}
-	cn->where = a->control;
-	return 0;
-}
-
-static int ctl_wait(struct ctl_conn *cn, short ev)
-{
-	struct pollfd p = {.fd = cn->fd, .events = ev};
-	int rc;
-	do
-		rc = poll(&p, 1, cn->timeout_ms ? cn->timeout_ms : -1);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 0) {
-		fprintf(stderr, "strowgerctl: %s: no answer within %d ms\n", cn->where,
-			cn->timeout_ms);
-		return -ETIMEDOUT;
-	}
-	return rc < 0 ? -errno : 0;
-}
-
-static int ctl_io(struct ctl_conn *cn, uint8_t *p, size_t n, bool out)
-{
-	while (n) {
-		int rc = ctl_wait(cn, out ? POLLOUT : POLLIN);
-		if (rc)
-			return rc;
-		ssize_t r = out ? send(cn->fd, p, n, MSG_NOSIGNAL) : recv(cn->fd, p, n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fprintf(stderr, "strowgerctl: %s: %s\n", cn->where,
-				r == 0 ? "connection closed by strowgerd" : strerror(errno));
-			return -EIO;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* Send req (its token filled in), return the response (caller frees) or NULL. */
-static Strowger__ControlResponse *ctl_call(struct ctl_conn *cn, Strowger__ControlRequest *req)
-{
-	static uint64_t next_id = 1;
-	req->id = next_id++;
-	if (cn->token[0])
-		req->token = cn->token;
-	size_t n = strowger__control_request__get_packed_size(req);
-	if (n > STROWGER_FRAME_MAX) {
-		fprintf(stderr, "strowgerctl: request of %zu bytes is over the %u-byte limit\n", n,
-			STROWGER_FRAME_MAX);
-		return NULL;
-	}
-	uint8_t *buf = malloc(STROWGER_FRAME_HDR + n);
-	if (!buf) {
-		fprintf(stderr, "strowgerctl: out of memory\n");
-		return NULL;
-	}
-	strowger_frame_put_len(buf, (uint32_t)n);
-	strowger__control_request__pack(req, buf + STROWGER_FRAME_HDR);
-	int rc = ctl_io(cn, buf, STROWGER_FRAME_HDR + n, true);
-	free(buf);
-	if (rc)
-		return NULL;
-	uint8_t hdr[STROWGER_FRAME_HDR];
-	if (ctl_io(cn, hdr, sizeof(hdr), false))
-		return NULL;
-	uint32_t len = strowger_frame_get_len(hdr);
-	if (len > STROWGER_FRAME_MAX || !(buf = malloc(len + 1))) {
-		fprintf(stderr, "strowgerctl: %s: bad response frame (%u bytes)\n", cn->where, len);
-		return NULL;
-	}
-	if (ctl_io(cn, buf, len, false)) {
-		free(buf);
-		return NULL;
-	}
-	Strowger__ControlResponse *r = strowger__control_response__unpack(NULL, len, buf);
-	free(buf);
-	if (!r)
-		fprintf(stderr, "strowgerctl: %s: response is not a ControlResponse\n", cn->where);
-	else if (r->id != req->id) {
-		fprintf(stderr, "strowgerctl: %s: response to request %llu, expected %llu\n",
-			cn->where, (unsigned long long)r->id, (unsigned long long)req->id);
-		strowger__control_response__free_unpacked(r, NULL);
-		r = NULL;
-	}
-	return r;
-}
-
 /* Errors and warnings to stderr; CTL_EXIT_OK when r->ok. */
 static int ctl_report(const char *what, const Strowger__ControlResponse *r)
 {
@@ -387,9 +206,9 @@ static int ctl_run(int argc, char **argv, const int *allowed, int min_pos, int m
 	if (rc != CTL_EXIT_OK)
 		goto out;
 	rc = CTL_EXIT_FAIL;
-	if (ctl_connect(&cn, &a) != 0)
+	if (ctl_conn_open(&cn, a.control, a.tcp, a.token_file, a.timeout_ms) != 0)
 		goto out;
-	r = ctl_call(&cn, &req);
+	r = ctl_conn_call(&cn, &req);
 	if (!r)
 		goto out;
 	rc = ctl_report(argv[0], r);
@@ -401,8 +220,7 @@ usage:
 out:
 	if (r)
 		strowger__control_response__free_unpacked(r, NULL);
-	if (cn.fd >= 0)
-		close(cn.fd);
+	ctl_conn_close(&cn);
 	rt_arena_free(arena);
 	return rc;
 }
@@ -648,7 +466,7 @@ static int ctl_print_status(const struct ctl_conn_args *a, const Strowger__Contr
 		ctl_json_kv_string(&j, "version", s->version);
 		ctl_json_kv_uint(&j, "generation", s->generation);
 		ctl_json_key(&j, "uptime_s");
-		ctl_json_uint(&j, (uint64_t)s->uptime_s);
+		ctl_json_double(&j, s->uptime_s);
 		ctl_json_kv_uint(&j, "workers", s->workers);
 		ctl_json_kv_string(&j, "io", s->io);
 		ctl_json_kv_string(&j, "config_source", s->config_source);
@@ -671,7 +489,11 @@ static int ctl_print_status(const struct ctl_conn_args *a, const Strowger__Contr
 			ctl_json_kv_bool(&j, "drained", h->drained);
 			ctl_json_key(&j, "expires_in_ms");
 			ctl_json_int(&j, h->expires_in_ms);
-			ctl_json_kv_string(&j, "source", *h->source ? h->source : NULL);
+			ctl_json_kv_string(&j, "sources", *h->source ? h->source : NULL);
+			ctl_json_kv_string(&j, "breaker", *h->breaker ? h->breaker : NULL);
+			ctl_json_key(&j, "failure_ratio");
+			ctl_json_double(&j, h->failure_ratio);
+			ctl_json_kv_uint(&j, "breaker_samples", h->breaker_samples);
 			ctl_json_object_end(&j);
 		}
 		ctl_json_array_end(&j);
@@ -701,7 +523,10 @@ static int ctl_print_status(const struct ctl_conn_args *a, const Strowger__Contr
 		if (h->expires_in_ms >= 0)
 			printf(" report expires in %.1f s;", h->expires_in_ms / 1e3);
 		if (*h->source)
-			printf(" from %s", h->source);
+			printf(" reports: %s;", h->source);
+		if (*h->breaker && strcmp(h->breaker, "closed"))
+			printf(" breaker %s (failure ratio %.2f over %llu);", h->breaker,
+			       h->failure_ratio, (unsigned long long)h->breaker_samples);
 		printf("\n");
 	}
 	return CTL_EXIT_OK;

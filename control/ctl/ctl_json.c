@@ -204,6 +204,15 @@ void ctl_json_uint(struct ctl_json *j, uint64_t v)
 	fprintf(j->out, "%" PRIu64, v);
 }
 
+void ctl_json_double(struct ctl_json *j, double v)
+{
+	ctl_json_prefix(j);
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", j->out); /* JSON has no NaN or infinity */
+	else
+		fprintf(j->out, "%.6g", v);
+}
+
 void ctl_json_int(struct ctl_json *j, int64_t v)
 {
 	ctl_json_prefix(j);

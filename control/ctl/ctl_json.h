@@ -41,6 +41,7 @@ void ctl_json_key(struct ctl_json *j, const char *key);
 void ctl_json_string(struct ctl_json *j, const char *s);
 void ctl_json_uint(struct ctl_json *j, uint64_t v);
 void ctl_json_int(struct ctl_json *j, int64_t v);
+void ctl_json_double(struct ctl_json *j, double v);
 void ctl_json_bool(struct ctl_json *j, bool v);
 void ctl_json_null(struct ctl_json *j);
 

@@ -6,19 +6,26 @@
 #include "cd_health.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt_index.h"
 
-struct cd_entry {
-	char *name; /* NULL: empty slot */
+struct cd_source {
+	char name[48]; /* "" = unused */
 	uint8_t reported; /* enum rt_health after hysteresis */
 	uint8_t pending;  /* state seen but not yet in force (hysteresis) */
 	uint32_t pending_n;
-	bool drained;
 	int64_t expires_ms; /* -1: none */
-	char source[64];
+	int64_t updated_ms;
+};
+
+struct cd_entry {
+	char *name; /* NULL: empty slot */
+	struct cd_source src[CD_HEALTH_MAX_SOURCES];
+	uint8_t breaker; /* enum rt_health */
+	bool drained;
 };
 
 struct cd_health {
@@ -26,6 +33,21 @@ struct cd_health {
 	struct cd_entry *slots;
 	size_t cap, n;
 };
+
+/* How bad a state is, for "worse of" and quorum (unknown counts as up). */
+static int severity(enum rt_health h)
+{
+	switch (h) {
+	case RT_HEALTH_DEGRADED:
+		return 1;
+	case RT_HEALTH_DRAINING:
+		return 2;
+	case RT_HEALTH_DOWN:
+		return 3;
+	default:
+		return 0;
+	}
+}
 
 struct cd_health *cd_health_new(const struct cd_health_opts *o)
 {
@@ -85,18 +107,64 @@ static struct cd_entry *get_or_add(struct cd_health *h, const char *name)
 		h->cap = big.cap;
 	}
 	e = slot_of(h, name, strlen(name));
-	*e = (struct cd_entry){.expires_ms = -1};
+	memset(e, 0, sizeof(*e));
 	if (!(e->name = strdup(name)))
 		return NULL;
 	h->n++;
 	return e;
 }
 
-static enum rt_health effective(const struct cd_entry *e)
+/* The sources combined: the worst state at least quorum of them report
+ * (or worse); below that, up when any source has an opinion. */
+static enum rt_health combined(const struct cd_health *h, const struct cd_entry *e)
+{
+	static const enum rt_health bad[] = {RT_HEALTH_DOWN, RT_HEALTH_DRAINING,
+					     RT_HEALTH_DEGRADED};
+	uint32_t q = h->o.quorum > 1 ? h->o.quorum : 1;
+	bool any = false;
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		uint32_t n = 0;
+		for (int i = 0; i < CD_HEALTH_MAX_SOURCES; i++) {
+			const struct cd_source *s = &e->src[i];
+			if (!s->name[0] || s->reported == RT_HEALTH_UNKNOWN)
+				continue;
+			any = true;
+			n += severity((enum rt_health)s->reported) >= severity(bad[b]);
+		}
+		if (n >= q)
+			return bad[b];
+	}
+	return any ? RT_HEALTH_UP : RT_HEALTH_UNKNOWN;
+}
+
+static enum rt_health effective(const struct cd_health *h, const struct cd_entry *e)
 {
 	if (!e)
 		return RT_HEALTH_UNKNOWN;
-	return e->drained ? RT_HEALTH_DRAINING : (enum rt_health)e->reported;
+	if (e->drained)
+		return RT_HEALTH_DRAINING;
+	enum rt_health r = combined(h, e), b = (enum rt_health)e->breaker;
+	return severity(b) > severity(r) ? b : r;
+}
+
+/* The source's slot: its own, a free one, or the stalest to reuse. */
+static struct cd_source *source_slot(struct cd_entry *e, const char *source)
+{
+	struct cd_source *free_slot = NULL, *stalest = &e->src[0];
+	for (int i = 0; i < CD_HEALTH_MAX_SOURCES; i++) {
+		struct cd_source *s = &e->src[i];
+		if (s->name[0] && !strcmp(s->name, source))
+			return s;
+		if (!s->name[0] && !free_slot)
+			free_slot = s;
+		if (s->updated_ms < stalest->updated_ms)
+			stalest = s;
+	}
+	struct cd_source *s = free_slot ? free_slot : stalest;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", source);
+	s->expires_ms = -1;
+	return s;
 }
 
 int cd_health_report(struct cd_health *h, const char *name, enum rt_health state,
@@ -107,30 +175,38 @@ int cd_health_report(struct cd_health *h, const char *name, enum rt_health state
 	struct cd_entry *e = get_or_add(h, name);
 	if (!e)
 		return -ENOMEM;
-	enum rt_health before = effective(e);
+	enum rt_health before = effective(h, e);
+	struct cd_source *s = source_slot(e, source && *source ? source : "anonymous");
 	uint32_t need = h->o.hysteresis > 1 ? h->o.hysteresis : 1;
 
-	if (state == e->reported) {
-		e->pending_n = 0;
+	if (state == s->reported) {
+		s->pending_n = 0;
 	} else {
-		if (e->pending_n == 0 || e->pending != state) {
-			e->pending = (uint8_t)state;
-			e->pending_n = 0;
+		if (s->pending_n == 0 || s->pending != state) {
+			s->pending = (uint8_t)state;
+			s->pending_n = 0;
 		}
-		/* The first report of a name (nothing in force yet) is
+		/* The first report of a source (nothing in force yet) is
 		 * believed at once: hysteresis damps flapping, not startup. */
-		if (++e->pending_n >= need || e->reported == RT_HEALTH_UNKNOWN) {
-			e->reported = (uint8_t)state;
-			e->pending_n = 0;
+		if (++s->pending_n >= need || s->reported == RT_HEALTH_UNKNOWN) {
+			s->reported = (uint8_t)state;
+			s->pending_n = 0;
 		}
 	}
 	uint32_t ttl = ttl_ms ? ttl_ms : h->o.default_ttl_ms;
-	e->expires_ms = ttl ? now_ms + ttl : -1;
-	if (source) {
-		strncpy(e->source, source, sizeof(e->source) - 1);
-		e->source[sizeof(e->source) - 1] = '\0';
-	}
-	return effective(e) != before;
+	s->expires_ms = ttl ? now_ms + ttl : -1;
+	s->updated_ms = now_ms;
+	return effective(h, e) != before;
+}
+
+int cd_health_set_breaker(struct cd_health *h, const char *name, enum rt_health verdict)
+{
+	struct cd_entry *e = verdict != RT_HEALTH_UNKNOWN ? get_or_add(h, name) : lookup(h, name);
+	if (!e)
+		return verdict != RT_HEALTH_UNKNOWN ? -ENOMEM : 0;
+	enum rt_health before = effective(h, e);
+	e->breaker = (uint8_t)verdict;
+	return effective(h, e) != before;
 }
 
 int cd_health_drain(struct cd_health *h, const char *name, bool drained)
@@ -138,9 +214,9 @@ int cd_health_drain(struct cd_health *h, const char *name, bool drained)
 	struct cd_entry *e = drained ? get_or_add(h, name) : lookup(h, name);
 	if (!e)
 		return drained ? -ENOMEM : 0;
-	enum rt_health before = effective(e);
+	enum rt_health before = effective(h, e);
 	e->drained = drained;
-	return effective(e) != before;
+	return effective(h, e) != before;
 }
 
 int cd_health_expire(struct cd_health *h, int64_t now_ms, int64_t *next_ms)
@@ -149,17 +225,25 @@ int cd_health_expire(struct cd_health *h, int64_t now_ms, int64_t *next_ms)
 	int64_t next = -1;
 	for (size_t i = 0; i < h->cap; i++) {
 		struct cd_entry *e = &h->slots[i];
-		if (!e->name || e->expires_ms < 0)
+		if (!e->name)
 			continue;
-		if (e->expires_ms <= now_ms) {
-			enum rt_health before = effective(e);
-			e->reported = RT_HEALTH_UNKNOWN;
-			e->pending_n = 0;
-			e->expires_ms = -1;
-			changed |= effective(e) != before;
-		} else if (next < 0 || e->expires_ms < next) {
-			next = e->expires_ms;
+		enum rt_health before = effective(h, e);
+		bool touched = false;
+		for (int k = 0; k < CD_HEALTH_MAX_SOURCES; k++) {
+			struct cd_source *s = &e->src[k];
+			if (!s->name[0] || s->expires_ms < 0)
+				continue;
+			if (s->expires_ms <= now_ms) {
+				s->reported = RT_HEALTH_UNKNOWN;
+				s->pending_n = 0;
+				s->expires_ms = -1;
+				touched = true;
+			} else if (next < 0 || s->expires_ms < next) {
+				next = s->expires_ms;
+			}
 		}
+		if (touched)
+			changed |= effective(h, e) != before;
 	}
 	if (next_ms)
 		*next_ms = next;
@@ -168,7 +252,7 @@ int cd_health_expire(struct cd_health *h, int64_t now_ms, int64_t *next_ms)
 
 enum rt_health cd_health_effective(const struct cd_health *h, const char *name)
 {
-	return effective(lookup(h, name));
+	return effective(h, lookup(h, name));
 }
 
 bool cd_health_drained(const struct cd_health *h, const char *name)
@@ -182,9 +266,9 @@ void cd_health_project(const struct cd_health *h, const struct rt_snapshot *s, u
 {
 	size_t n_gw = rt_snapshot_gateway_count(s), n_site = rt_snapshot_site_count(s);
 	for (size_t i = 0; i < n_gw; i++)
-		gw[i] = (uint8_t)effective(lookup(h, rt_snapshot_gateway_name(s, i)));
+		gw[i] = (uint8_t)effective(h, lookup(h, rt_snapshot_gateway_name(s, i)));
 	for (size_t i = 0; i < n_site; i++)
-		site[i] = (uint8_t)effective(lookup(h, rt_snapshot_site_name(s, i)));
+		site[i] = (uint8_t)effective(h, lookup(h, rt_snapshot_site_name(s, i)));
 }
 
 void cd_health_each(const struct cd_health *h, cd_health_visit_fn fn, void *ctx)
@@ -193,13 +277,29 @@ void cd_health_each(const struct cd_health *h, cd_health_visit_fn fn, void *ctx)
 		const struct cd_entry *e = &h->slots[i];
 		if (!e->name)
 			continue;
+		char sources[CD_HEALTH_MAX_SOURCES * 64] = "";
+		size_t off = 0;
+		int64_t exp = -1;
+		for (int k = 0; k < CD_HEALTH_MAX_SOURCES; k++) {
+			const struct cd_source *s = &e->src[k];
+			if (!s->name[0])
+				continue;
+			off += (size_t)snprintf(sources + off, sizeof(sources) - off, "%s%s=%s",
+						off ? ", " : "", s->name,
+						rt_health_name((enum rt_health)s->reported));
+			if (off >= sizeof(sources))
+				off = sizeof(sources) - 1;
+			if (s->expires_ms >= 0 && (exp < 0 || s->expires_ms < exp))
+				exp = s->expires_ms;
+		}
 		struct cd_health_entry out = {
 			.name = e->name,
-			.reported = (enum rt_health)e->reported,
-			.effective = effective(e),
+			.reported = combined(h, e),
+			.breaker = (enum rt_health)e->breaker,
+			.effective = effective(h, e),
 			.drained = e->drained,
-			.expires_ms = e->expires_ms,
-			.source = e->source[0] ? e->source : NULL,
+			.expires_ms = exp,
+			.source = sources[0] ? sources : NULL,
 		};
 		fn(ctx, &out);
 	}

@@ -84,6 +84,8 @@ struct cd_server {
 	struct dp_server *srv;
 	struct cd_opts o;
 	struct cd_health *health;
+	struct cd_breaker *breaker;
+	int64_t breaker_tick_ms;
 	struct rt_config *cur_cfg;
 	const char *cur_origin;
 	int ep, sigfd, expfd, gracefd, donefd, unixfd, tcpfd;
@@ -161,6 +163,41 @@ static int publish(struct cd_server *cd, struct rt_snapshot *snap)
 	free(gw);
 	free(site);
 	return rc;
+}
+
+/* Once a second: feed every gateway's attempt and failure totals to the
+ * breaker; a changed verdict is a health change like any report. */
+static void breaker_tick(struct cd_server *cd)
+{
+	int64_t now = mono_ms();
+	if (!cd->o.breaker.enabled || now - cd->breaker_tick_ms < 1000)
+		return;
+	cd->breaker_tick_ms = now;
+	struct dp_gw_count *v;
+	size_t n;
+	if (dp_server_gateway_counts(cd->srv, &v, &n) != 0)
+		return;
+	bool changed = false;
+	for (size_t i = 0; i < n; i++) {
+		if (cd_breaker_update(cd->breaker, v[i].name, v[i].selections, v[i].failures,
+				      now) > 0) {
+			enum rt_health verdict = cd_breaker_verdict(cd->breaker, v[i].name);
+			enum cd_breaker_state bs;
+			double ratio = 0;
+			uint64_t samples = 0;
+			cd_breaker_info(cd->breaker, v[i].name, &bs, &ratio, &samples);
+			dp_log(DP_LOG_INFO, "breaker %s: %s (failure ratio %.2f over %llu samples)",
+			       v[i].name, cd_breaker_state_name(bs), ratio,
+			       (unsigned long long)samples);
+			pthread_mutex_lock(&cd->lock);
+			changed |= cd_health_set_breaker(cd->health, v[i].name, verdict) > 0;
+			pthread_mutex_unlock(&cd->lock);
+		}
+		free(v[i].name);
+	}
+	free(v);
+	if (changed && publish(cd, NULL) != 0)
+		dp_log(DP_LOG_ERR, "out of memory publishing health");
 }
 
 static void rearm_expiry(struct cd_server *cd)
@@ -684,6 +721,7 @@ struct health_list {
 	Strowger__HealthEntry **p;
 	size_t n, cap;
 	const struct rt_snapshot *s;
+	const struct cd_breaker *b;
 	int64_t now;
 };
 
@@ -704,7 +742,12 @@ static void health_visit(void *ctx, const struct cd_health_entry *he)
 	e->effective = (Strowger__HealthState)he->effective;
 	e->drained = he->drained;
 	e->expires_in_ms = he->expires_ms < 0 ? -1 : he->expires_ms - l->now;
-	e->source = (char *)(he->source ? he->source : "");
+	/* he->source lives only during this call. */
+	e->source = strdup(he->source ? he->source : "");
+	enum cd_breaker_state bs;
+	e->breaker = "";
+	if (cd_breaker_info(l->b, he->name, &bs, &e->failure_ratio, &e->breaker_samples))
+		e->breaker = (char *)cd_breaker_state_name(bs);
 	l->p[l->n] = e;
 	l->n++;
 }
@@ -721,7 +764,7 @@ static void handle_status(struct cd_server *cd, struct cd_client *c,
 	const struct rt_snapshot *s = dp_server_snapshot(cd->srv);
 	Strowger__ControlResponse r = STROWGER__CONTROL_RESPONSE__INIT;
 	Strowger__StatusResponse st = STROWGER__STATUS_RESPONSE__INIT;
-	struct health_list hl = {.s = s, .now = mono_ms()};
+	struct health_list hl = {.s = s, .b = cd->breaker, .now = mono_ms()};
 	char *listeners[1] = {(char *)(cd->o.listeners ? cd->o.listeners : "")};
 
 	cd_health_each(cd->health, count_visit, &hl.cap);
@@ -751,13 +794,39 @@ static void handle_status(struct cd_server *cd, struct cd_client *c,
 	st.n_listeners = 1;
 	st.health = hl.p;
 	st.n_health = hl.n;
+	size_t n_gw = cd->cur_cfg ? cd->cur_cfg->n_gateways : 0;
+	Strowger__GatewayInfo *gi = calloc(n_gw + 1, sizeof(*gi));
+	Strowger__GatewayInfo **gp = calloc(n_gw + 1, sizeof(*gp));
+	if (!gi || !gp) {
+		free(gi);
+		free(gp);
+		n_gw = 0;
+		gi = NULL;
+		gp = NULL;
+	}
+	for (size_t i = 0; i < n_gw; i++) {
+		const struct rt_cfg_gateway *g = &cd->cur_cfg->gateways[i];
+		strowger__gateway_info__init(&gi[i]);
+		gi[i].name = (char *)g->name;
+		gi[i].address = (char *)g->address;
+		gi[i].port = g->port;
+		gi[i].transport = (Strowger__Transport)g->transport;
+		gi[i].site = (char *)(g->site ? g->site : "");
+		gp[i] = &gi[i];
+	}
+	st.gateway_info = gp;
+	st.n_gateway_info = n_gw;
 	r.id = req->id;
 	r.ok = true;
 	r.result_case = STROWGER__CONTROL_RESPONSE__RESULT_STATUS;
 	r.status = &st;
 	send_response(cd, c, &r);
+	for (size_t i = 0; i < hl.n; i++)
+		free(hl.e[i].source);
 	free(hl.e);
 	free(hl.p);
+	free(gi);
+	free(gp);
 }
 
 static Strowger__StatsResponse__NameCount **name_counts(const struct dp_name_count *v, size_t n,
@@ -1159,8 +1228,10 @@ struct cd_server *cd_server_new(struct dp_server *srv, const struct cd_opts *o, 
 	cd->start_mono = mono_s();
 	pthread_mutex_init(&cd->lock, NULL);
 	struct cd_health_opts ho = {.default_ttl_ms = o->health_ttl_ms,
-				    .hysteresis = o->hysteresis};
+				    .hysteresis = o->hysteresis,
+				    .quorum = o->quorum};
 	cd->health = cd_health_new(&ho);
+	cd->breaker = cd_breaker_new(&o->breaker);
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
@@ -1174,7 +1245,7 @@ struct cd_server *cd_server_new(struct dp_server *srv, const struct cd_opts *o, 
 	cd->expfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	cd->gracefd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	cd->donefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!cd->health || cd->ep < 0 || cd->sigfd < 0 || cd->expfd < 0 || cd->gracefd < 0 ||
+	if (!cd->health || !cd->breaker || cd->ep < 0 || cd->sigfd < 0 || cd->expfd < 0 || cd->gracefd < 0 ||
 	    cd->donefd < 0 || add_fd(cd, cd->sigfd, &cd->sigfd) || add_fd(cd, cd->expfd, &cd->expfd) ||
 	    add_fd(cd, cd->gracefd, &cd->gracefd) || add_fd(cd, cd->donefd, &cd->donefd)) {
 		snprintf(err, errlen, "control plane setup: %s", strerror(errno ? errno : ENOMEM));
@@ -1201,6 +1272,7 @@ void cd_server_free(struct cd_server *cd)
 	if (cd->unix_bound)
 		unlink(cd->unix_path);
 	cd_health_free(cd->health);
+	cd_breaker_free(cd->breaker);
 	rt_config_free(cd->cur_cfg);
 	pthread_mutex_destroy(&cd->lock);
 	free(cd);
@@ -1325,7 +1397,7 @@ int cd_server_run(struct cd_server *cd)
 	struct epoll_event evs[32];
 	rearm_expiry(cd);
 	for (;;) {
-		int n = epoll_wait(cd->ep, evs, 32, 1000);
+		int n = epoll_wait(cd->ep, evs, 32, 250);
 		if (n < 0 && errno != EINTR) {
 			dp_log(DP_LOG_ERR, "control loop: %s", strerror(errno));
 			return SIGTERM;
@@ -1362,6 +1434,7 @@ int cd_server_run(struct cd_server *cd)
 			}
 		}
 		sweep_clients(cd);
+		breaker_tick(cd);
 	}
 }
 

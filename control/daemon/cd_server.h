@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cd_breaker.h"
 #include "dp_server.h"
 #include "dp_stats.h"
 
@@ -29,6 +30,8 @@ struct cd_opts {
 	const char *token;        /* TCP token, NULL: none */
 	uint32_t health_ttl_ms;   /* default TTL of a health report, 0: none */
 	uint32_t hysteresis;      /* reports needed to change a state */
+	uint32_t quorum;          /* sources that must agree on a bad state */
+	struct cd_breaker_opts breaker;
 	uint32_t drain_grace_ms;  /* SIGTERM: OPTIONS 503 for this long */
 	const char *version;
 	const char *io_name;

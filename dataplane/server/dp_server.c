@@ -108,6 +108,14 @@ static uint64_t gen_route_hits(const struct dp_gen *g, size_t r)
 	return n;
 }
 
+static uint64_t gen_gw_failures(const struct dp_gen *g, size_t i)
+{
+	uint64_t n = 0;
+	for (unsigned w = 0; w < g->n_workers; w++)
+		n += __atomic_load_n(&g->gw_failures[w * g->gw_stride + i], __ATOMIC_RELAXED);
+	return n;
+}
+
 static uint64_t gen_gw_selections(const struct dp_gen *g, size_t i)
 {
 	uint64_t n = 0;
@@ -126,8 +134,10 @@ static void gen_fold(struct dp_server *srv, const struct dp_gen *g)
 			dp_log(DP_LOG_WARN, "out of memory: route counts of a retired config lost");
 	}
 	for (size_t i = 0; i < g->n_gateways; i++) {
-		uint64_t n = gen_gw_selections(g, i);
-		if (n && tally_add(srv->gw_tally, rt_snapshot_gateway_name(g->snap, i), n))
+		const char *name = rt_snapshot_gateway_name(g->snap, i);
+		uint64_t n = gen_gw_selections(g, i), f = gen_gw_failures(g, i);
+		if ((n && tally_add(srv->gw_tally, name, n)) ||
+		    (f && tally_add(srv->gw_fail_tally, name, f)))
 			dp_log(DP_LOG_WARN, "out of memory: gateway counts of a retired config lost");
 	}
 }
@@ -143,6 +153,7 @@ static void gen_free(struct dp_gen *g)
 	rt_snapshot_free(g->snap);
 	free(g->route_hits);
 	free(g->gw_selections);
+	free(g->gw_failures);
 	free(g);
 }
 
@@ -176,8 +187,10 @@ static struct dp_gen *gen_new(struct dp_server *srv, struct rt_snapshot *snap)
 	g->gw_stride = row_stride(g->n_gateways);
 	g->route_hits = aligned_alloc(64, srv->n_workers * g->route_stride * sizeof(uint64_t));
 	g->gw_selections = aligned_alloc(64, srv->n_workers * g->gw_stride * sizeof(uint64_t));
-	if (!g->route_hits || !g->gw_selections)
+	g->gw_failures = aligned_alloc(64, srv->n_workers * g->gw_stride * sizeof(uint64_t));
+	if (!g->route_hits || !g->gw_selections || !g->gw_failures)
 		goto fail;
+	memset(g->gw_failures, 0, srv->n_workers * g->gw_stride * sizeof(uint64_t));
 	memset(g->route_hits, 0, srv->n_workers * g->route_stride * sizeof(uint64_t));
 	memset(g->gw_selections, 0, srv->n_workers * g->gw_stride * sizeof(uint64_t));
 	/* Scratch is readied here, off the fast path, for this very database:
@@ -301,6 +314,48 @@ static int stats_names(const struct dp_tally *t, const struct rt_snapshot *snap,
 	return rc;
 }
 
+static uint64_t tally_get(const struct dp_tally *t, const char *name)
+{
+	if (!t->cap)
+		return 0;
+	struct dp_tally_slot *sl = tally_find((struct dp_tally *)t, name);
+	return sl->name ? sl->count : 0;
+}
+
+int dp_server_gateway_counts(struct dp_server *srv, struct dp_gw_count **out, size_t *n_out)
+{
+	int rc = 0;
+	*out = NULL;
+	*n_out = 0;
+	pthread_mutex_lock(&srv->lock);
+	const struct dp_state *st = srv->state;
+	if (!st)
+		goto out;
+	const struct dp_gen *g = st->gen;
+	struct dp_gw_count *v = calloc(g->n_gateways + 1, sizeof(*v));
+	if (!v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g->n_gateways; i++) {
+		const char *name = rt_snapshot_gateway_name(g->snap, i);
+		if (!(v[i].name = strdup(name))) {
+			while (i--)
+				free(v[i].name);
+			free(v);
+			rc = -ENOMEM;
+			goto out;
+		}
+		v[i].selections = gen_gw_selections(g, i) + tally_get(srv->gw_tally, name);
+		v[i].failures = gen_gw_failures(g, i) + tally_get(srv->gw_fail_tally, name);
+	}
+	*out = v;
+	*n_out = g->n_gateways;
+out:
+	pthread_mutex_unlock(&srv->lock);
+	return rc;
+}
+
 int dp_server_stats(struct dp_server *srv, struct dp_stats *out)
 {
 	int rc = 0;
@@ -377,6 +432,15 @@ static void decide(struct dp_worker *w, const struct dp_state *st, bool explain)
 	DP_COUNT(c->lat[b < DP_LAT_BUCKETS ? b : DP_LAT_BUCKETS - 1]);
 	__atomic_store_n(&c->lat_sum_ns, c->lat_sum_ns + ns, __ATOMIC_RELAXED);
 	DP_COUNT(c->status[w->ans.status]);
+	/* A failover re-query reports its last tried gateway failed; a code
+	 * that is not a failover code (busy, decline) is the callee's answer,
+	 * not the gateway's fault. Feeds the passive health breaker. */
+	if (q->n_tried && w->ans.status != RT_NO_FAILOVER && w->ans.status != RT_BAD_REQUEST) {
+		const struct rt_str *gw = &q->tried[q->n_tried - 1].gateway;
+		long gi = rt_snapshot_gateway_index(g->snap, gw->p, gw->len);
+		if (gi >= 0 && (size_t)gi < g->n_gateways)
+			DP_COUNT(g->gw_failures[w->id * g->gw_stride + (size_t)gi]);
+	}
 	if (w->ans.n_dest) {
 		const struct rt_dest *d = &w->ans.dest[0];
 		if (d->route_index >= 0 && (size_t)d->route_index < g->n_routes)
@@ -543,8 +607,9 @@ struct dp_server *dp_server_new(unsigned n_workers, const struct dp_io_ops *io, 
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->route_tally = calloc(1, sizeof(*srv->route_tally));
 	srv->gw_tally = calloc(1, sizeof(*srv->gw_tally));
+	srv->gw_fail_tally = calloc(1, sizeof(*srv->gw_fail_tally));
 	srv->workers = calloc(n_workers, sizeof(*srv->workers));
-	if (!srv->workers || !srv->route_tally || !srv->gw_tally)
+	if (!srv->workers || !srv->route_tally || !srv->gw_tally || !srv->gw_fail_tally)
 		goto nomem;
 	for (unsigned i = 0; i < n_workers; i++) {
 		size_t sz = (sizeof(struct dp_worker) + 63) & ~(size_t)63;
@@ -608,6 +673,7 @@ void dp_server_free(struct dp_server *srv)
 	free(srv->workers);
 	tally_free(srv->route_tally);
 	tally_free(srv->gw_tally);
+	tally_free(srv->gw_fail_tally);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

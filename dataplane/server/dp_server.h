@@ -59,6 +59,7 @@ struct dp_gen {
 	size_t route_stride, gw_stride; /* uint64_t per worker row */
 	uint64_t *route_hits;           /* [worker * route_stride + route] */
 	uint64_t *gw_selections;        /* [worker * gw_stride + gateway] */
+	uint64_t *gw_failures;          /* failover reports naming it, same layout */
 	struct rt_scratch *scratch[];   /* one per worker */
 };
 
@@ -84,7 +85,7 @@ struct dp_server {
 	 * thread); never taken by workers. */
 	pthread_mutex_t lock;
 	/* Counts of retired generations, by route and gateway name. */
-	struct dp_tally *route_tally, *gw_tally;
+	struct dp_tally *route_tally, *gw_tally, *gw_fail_tally;
 };
 
 /* Create n_workers workers (no queue yet). NULL + err. */
@@ -116,6 +117,18 @@ void dp_server_counters(const struct dp_server *srv, struct dp_counters *sum);
 const struct rt_snapshot *dp_server_snapshot(const struct dp_server *srv);
 
 struct dp_stats;
+
+/* Per gateway name, since start and across reloads: how often it was the
+ * first destination, and how often a failover query reported it failed
+ * (the last tried entry, with a code that is a failover code for it). */
+struct dp_gw_count {
+	char *name;
+	uint64_t selections;
+	uint64_t failures;
+};
+/* The running config's gateways only. *out is the caller's (free each
+ * name, then the array). Any thread. 0 or -ENOMEM. */
+int dp_server_gateway_counts(struct dp_server *srv, struct dp_gw_count **out, size_t *n);
 /* Fill the data-plane part of *out: generation, workers, draining, summed
  * counters, route hits and gateway selections by name (retired generations
  * plus the running one), health of every configured gateway and site, route
