@@ -18,6 +18,9 @@
 
 #include "strowger_frame.h"
 
+/* Messages name the program using this (strowgerctl, strowger-probe). */
+#define prog program_invocation_short_name
+
 
 int ctl_conn_open(struct ctl_conn *cn, const char *control, const char *tcp,
 		  const char *token_file, int timeout_ms)
@@ -50,7 +53,7 @@ int ctl_conn_open(struct ctl_conn *cn, const char *control, const char *tcp,
 		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 		int rc = getaddrinfo(host, port, &hints, &res);
 		if (rc) {
-			fprintf(stderr, "%s: --control-tcp %s: %s\n", program_invocation_short_name, tcp, gai_strerror(rc));
+			fprintf(stderr, "%s: --control-tcp %s: %s\n", prog, tcp, gai_strerror(rc));
 			return -1;
 		}
 		for (struct addrinfo *r = res; r && cn->fd < 0; r = r->ai_next) {
@@ -62,7 +65,7 @@ int ctl_conn_open(struct ctl_conn *cn, const char *control, const char *tcp,
 		}
 		freeaddrinfo(res);
 		if (cn->fd < 0) {
-			fprintf(stderr, "%s: cannot connect to %s: %s\n", program_invocation_short_name, tcp,
+			fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, tcp,
 				strerror(errno));
 			return -1;
 		}
@@ -70,7 +73,7 @@ int ctl_conn_open(struct ctl_conn *cn, const char *control, const char *tcp,
 		if (token_file) {
 			FILE *f = fopen(token_file, "r");
 			if (!f || !fgets(cn->token, sizeof(cn->token), f)) {
-				fprintf(stderr, "%s: --token-file %s: %s\n", program_invocation_short_name, token_file,
+				fprintf(stderr, "%s: --token-file %s: %s\n", prog, token_file,
 					f ? "empty" : strerror(errno));
 				if (f)
 					fclose(f);
@@ -86,18 +89,18 @@ int ctl_conn_open(struct ctl_conn *cn, const char *control, const char *tcp,
 		cn->where = tcp;
 		return 0;
 	badtcp:
-		fprintf(stderr, "%s: --control-tcp '%s': expected HOST:PORT\n", program_invocation_short_name, tcp);
+		fprintf(stderr, "%s: --control-tcp '%s': expected HOST:PORT\n", prog, tcp);
 		return -1;
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(control) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "%s: --control %s: path too long\n", program_invocation_short_name, control);
+		fprintf(stderr, "%s: --control %s: path too long\n", prog, control);
 		return -1;
 	}
 	strcpy(sa.sun_path, control);
 	cn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cn->fd < 0 || connect(cn->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "%s: cannot connect to strowgerd at %s: %s%s\n", program_invocation_short_name, control,
+		fprintf(stderr, "%s: cannot connect to strowgerd at %s: %s%s\n", prog, control,
 			strerror(errno),
 			errno == ENOENT ? " (is it running? --control PATH or $STROWGER_CONTROL)" : "");
 		if (cn->fd >= 0)
@@ -117,7 +120,7 @@ static int ctl_conn_wait(struct ctl_conn *cn, short ev)
 		rc = poll(&p, 1, cn->timeout_ms ? cn->timeout_ms : -1);
 	while (rc < 0 && errno == EINTR);
 	if (rc == 0) {
-		fprintf(stderr, "%s: %s: no answer within %d ms\n", program_invocation_short_name, cn->where,
+		fprintf(stderr, "%s: %s: no answer within %d ms\n", prog, cn->where,
 			cn->timeout_ms);
 		return -ETIMEDOUT;
 	}
@@ -134,7 +137,7 @@ static int ctl_conn_io(struct ctl_conn *cn, uint8_t *p, size_t n, bool out)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, cn->where,
+			fprintf(stderr, "%s: %s: %s\n", prog, cn->where,
 				r == 0 ? "connection closed by strowgerd" : strerror(errno));
 			return -EIO;
 		}
@@ -152,13 +155,13 @@ Strowger__ControlResponse *ctl_conn_call(struct ctl_conn *cn, Strowger__ControlR
 		req->token = cn->token;
 	size_t n = strowger__control_request__get_packed_size(req);
 	if (n > STROWGER_FRAME_MAX) {
-		fprintf(stderr, "%s: request of %zu bytes is over the %u-byte limit\n", program_invocation_short_name, n,
+		fprintf(stderr, "%s: request of %zu bytes is over the %u-byte limit\n", prog, n,
 			STROWGER_FRAME_MAX);
 		return NULL;
 	}
 	uint8_t *buf = malloc(STROWGER_FRAME_HDR + n);
 	if (!buf) {
-		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
+		fprintf(stderr, "%s: out of memory\n", prog);
 		return NULL;
 	}
 	strowger_frame_put_len(buf, (uint32_t)n);
@@ -172,7 +175,7 @@ Strowger__ControlResponse *ctl_conn_call(struct ctl_conn *cn, Strowger__ControlR
 		return NULL;
 	uint32_t len = strowger_frame_get_len(hdr);
 	if (len > STROWGER_FRAME_MAX || !(buf = malloc(len + 1))) {
-		fprintf(stderr, "%s: %s: bad response frame (%u bytes)\n", program_invocation_short_name, cn->where, len);
+		fprintf(stderr, "%s: %s: bad response frame (%u bytes)\n", prog, cn->where, len);
 		return NULL;
 	}
 	if (ctl_conn_io(cn, buf, len, false)) {
@@ -182,9 +185,9 @@ Strowger__ControlResponse *ctl_conn_call(struct ctl_conn *cn, Strowger__ControlR
 	Strowger__ControlResponse *r = strowger__control_response__unpack(NULL, len, buf);
 	free(buf);
 	if (!r)
-		fprintf(stderr, "%s: %s: response is not a ControlResponse\n", program_invocation_short_name, cn->where);
+		fprintf(stderr, "%s: %s: response is not a ControlResponse\n", prog, cn->where);
 	else if (r->id != req->id) {
-		fprintf(stderr, "%s: %s: response to request %llu, expected %llu\n", program_invocation_short_name,
+		fprintf(stderr, "%s: %s: response to request %llu, expected %llu\n", prog,
 			cn->where, (unsigned long long)r->id, (unsigned long long)req->id);
 		strowger__control_response__free_unpacked(r, NULL);
 		r = NULL;

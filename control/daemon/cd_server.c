@@ -1245,7 +1245,8 @@ struct cd_server *cd_server_new(struct dp_server *srv, const struct cd_opts *o, 
 	cd->expfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	cd->gracefd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	cd->donefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!cd->health || !cd->breaker || cd->ep < 0 || cd->sigfd < 0 || cd->expfd < 0 || cd->gracefd < 0 ||
+	if (!cd->health || !cd->breaker || cd->ep < 0 || cd->sigfd < 0 || cd->expfd < 0 ||
+	    cd->gracefd < 0 ||
 	    cd->donefd < 0 || add_fd(cd, cd->sigfd, &cd->sigfd) || add_fd(cd, cd->expfd, &cd->expfd) ||
 	    add_fd(cd, cd->gracefd, &cd->gracefd) || add_fd(cd, cd->donefd, &cd->donefd)) {
 		snprintf(err, errlen, "control plane setup: %s", strerror(errno ? errno : ENOMEM));
