@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <hs/hs.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "cd_health.h"
 #include "cd_server.h"
 #include "dp_io.h"
+#include "dp_io_dpdk.h"
 #include "dp_log.h"
 #include "dp_metrics.h"
 #include "dp_server.h"
@@ -39,6 +42,9 @@ struct opts {
 	struct dp_listen listen[DP_MAX_LISTEN];
 	unsigned n_listen;
 	bool have_sip, have_query;
+	bool dpdk;        /* --io dpdk */
+	bool workers_set; /* --workers given */
+	struct dp_dpdk_config dc;
 	unsigned workers;
 	double health_ttl_s, drain_grace_s;
 	unsigned hysteresis, quorum;
@@ -77,12 +83,39 @@ static void usage(FILE *f)
 		"  --breaker-cooldown S   how long a removed gateway stays out (default 30 s)\n"
 		"  --drain-grace S        on SIGTERM/SIGINT, answer SIP OPTIONS 503 for S seconds\n"
 		"                         before stopping (default 2; a second signal stops now)\n"
-		"  --io socket            packet I/O backend (default: socket, kernel UDP sockets)\n"
+		"  --io socket|dpdk       packet I/O backend (default: socket, kernel UDP sockets)\n"
 		"  --verbose              debug logging\n"
 		"  --version, --help\n"
 		"\n"
+		"DPDK backend (--io dpdk; %s):\n"
+		"  strowgerd is then an IP host of its own on a DPDK port: it answers ARP, IPv6\n"
+		"  neighbour solicitations and pings for its address and resolves its gateway;\n"
+		"  --sip/--query give the UDP ports (their address is the host's own, or 0.0.0.0 /\n"
+		"  [::]; default 5060 and 5070 on every address family it has). One RX/TX queue\n"
+		"  pair per worker.\n"
+		"  --dpdk-addr A.B.C.D/LEN  the host's IPv4 address and subnet (required unless\n"
+		"                         --dpdk-addr6)\n"
+		"  --dpdk-gw A.B.C.D      IPv4 gateway for peers off the subnet (without one,\n"
+		"                         replies go back to the MAC the request came from)\n"
+		"  --dpdk-addr6 V6/LEN    the host's IPv6 address and prefix\n"
+		"  --dpdk-gw6 V6          IPv6 gateway (on the prefix, or link-local)\n"
+		"  --dpdk-port ID|NAME    the port: id, or device name as EAL knows it (default:\n"
+		"                         the first)\n"
+		"  --dpdk-args \"ARGS\"     EAL arguments, e.g. \"-a 0000:3b:00.0\" (a NIC bound to\n"
+		"                         vfio-pci), \"--vdev net_af_packet0,iface=eth1\" or \"--no-huge\n"
+		"                         -m 512 --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap\";\n"
+		"                         anything after -- is added to them.\n"
+		"                         Added unless given: --in-memory (--no-shconf with\n"
+		"                         --no-huge), --no-telemetry, -l CPU, --log-level=notice,\n"
+		"                         and --no-pci when there are only --vdev devices.\n"
+		"                         Hugepages by default (scripts/hugepages reserves some);\n"
+		"                         --no-huge runs without.\n"
+		"  --dpdk-busy-poll       idle workers keep polling (a core each) instead of\n"
+		"                         backing off to short sleeps\n"
+		"\n"
 		"Signals: SIGHUP reloads --config (a bad file keeps the running config);\n"
-		"SIGINT/SIGTERM drain, then stop. Addresses: 127.0.0.1:5060, [::1]:5060, :5060.\n");
+		"SIGINT/SIGTERM drain, then stop. Addresses: 127.0.0.1:5060, [::1]:5060, :5060.\n",
+		dp_dpdk_available() ? dp_dpdk_version() : "not in this build");
 }
 
 static int add_listen(struct opts *o, const char *arg, enum dp_service svc)
@@ -129,6 +162,13 @@ enum {
 	OPT_BRK_DEGRADE,
 	OPT_BRK_DOWN,
 	OPT_BRK_COOLDOWN,
+	OPT_DPDK_ARGS,
+	OPT_DPDK_PORT,
+	OPT_DPDK_ADDR,
+	OPT_DPDK_GW,
+	OPT_DPDK_ADDR6,
+	OPT_DPDK_GW6,
+	OPT_DPDK_BUSY,
 };
 
 static int parse_uint(const char *flag, const char *arg, unsigned lo, unsigned hi, unsigned *out)
@@ -171,6 +211,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"health-ttl", required_argument, NULL, OPT_HEALTH_TTL},
 		{"health-hysteresis", required_argument, NULL, OPT_HYSTERESIS},
 		{"drain-grace", required_argument, NULL, OPT_DRAIN_GRACE},
+		{"dpdk-args", required_argument, NULL, OPT_DPDK_ARGS},
+		{"dpdk-port", required_argument, NULL, OPT_DPDK_PORT},
+		{"dpdk-addr", required_argument, NULL, OPT_DPDK_ADDR},
+		{"dpdk-gw", required_argument, NULL, OPT_DPDK_GW},
+		{"dpdk-addr6", required_argument, NULL, OPT_DPDK_ADDR6},
+		{"dpdk-gw6", required_argument, NULL, OPT_DPDK_GW6},
+		{"dpdk-busy-poll", no_argument, NULL, OPT_DPDK_BUSY},
 		{"health-quorum", required_argument, NULL, OPT_QUORUM},
 		{"breaker", required_argument, NULL, OPT_BREAKER},
 		{"breaker-window", required_argument, NULL, OPT_BRK_WINDOW},
@@ -186,6 +233,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	long n;
 	char *end;
 	int c;
+	const char *dpdk_flag = NULL; /* a --dpdk-* flag seen */
 
 	o->health_ttl_s = 60;
 	o->drain_grace_s = 2;
@@ -216,6 +264,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->workers = (unsigned)n;
+			o->workers_set = true;
 			break;
 		case 'd':
 			o->state_dir = optarg;
@@ -283,8 +332,34 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_uint("--breaker-cooldown", optarg, 1, 86400, &o->breaker.cooldown_s))
 				return 2;
 			break;
+		case OPT_DPDK_ARGS:
+		case OPT_DPDK_PORT:
+		case OPT_DPDK_ADDR:
+		case OPT_DPDK_GW:
+		case OPT_DPDK_ADDR6:
+		case OPT_DPDK_GW6:
+		case OPT_DPDK_BUSY:
+			for (const struct option *lo = longopts; lo->name; lo++)
+				if (lo->val == c)
+					dpdk_flag = lo->name;
+			if (c == OPT_DPDK_ARGS)
+				o->dc.eal_args = optarg;
+			else if (c == OPT_DPDK_PORT)
+				o->dc.port = optarg;
+			else if (c == OPT_DPDK_ADDR)
+				o->dc.addr = optarg;
+			else if (c == OPT_DPDK_GW)
+				o->dc.gw = optarg;
+			else if (c == OPT_DPDK_ADDR6)
+				o->dc.addr6 = optarg;
+			else if (c == OPT_DPDK_GW6)
+				o->dc.gw6 = optarg;
+			else
+				o->dc.busy_poll = true;
+			break;
 		case 'v':
 			dp_log_set_level(DP_LOG_DEBUG);
+			o->dc.verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -297,6 +372,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
+	o->dpdk = o->io && !strcmp(o->io, "dpdk");
+	if (optind < argc && o->dpdk && !strcmp(argv[optind - 1], "--")) {
+		/* Everything after `--` is for EAL. */
+		o->dc.eal_argv = argv + optind;
+		o->dc.eal_argc = argc - optind;
+		optind = argc;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "strowgerd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
@@ -307,8 +389,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		usage(stderr);
 		return 2;
 	}
-	if (o->io && strcmp(o->io, "socket")) {
-		fprintf(stderr, "strowgerd: --io %s: unknown backend (this build has: socket)\n", o->io);
+	if (o->io && strcmp(o->io, "socket") && strcmp(o->io, "dpdk")) {
+		fprintf(stderr, "strowgerd: --io %s: unknown backend (socket or dpdk)\n", o->io);
+		return 2;
+	}
+	if (o->dpdk && !dp_dpdk_available()) {
+		fprintf(stderr, "strowgerd: --io dpdk: %s\n", dp_dpdk_version());
+		return 2;
+	}
+	if (dpdk_flag && !o->dpdk) {
+		fprintf(stderr, "strowgerd: --%s is for --io dpdk\n", dpdk_flag);
 		return 2;
 	}
 	if (o->breaker.degrade_ratio > o->breaker.down_ratio) {
@@ -319,9 +409,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "strowgerd: --control-token-file is for --control-tcp\n");
 		return 2;
 	}
-	if (!o->have_sip && add_listen(o, "0.0.0.0:5060", DP_SVC_SIP))
+	if (o->dpdk) {
+		/* The host's own addresses: every family it has. */
+		if (!o->have_sip && ((o->dc.addr && add_listen(o, "0.0.0.0:5060", DP_SVC_SIP)) ||
+				     (o->dc.addr6 && add_listen(o, "[::]:5060", DP_SVC_SIP))))
+			return 2;
+		if (!o->have_query &&
+		    ((o->dc.addr && add_listen(o, "0.0.0.0:5070", DP_SVC_NATIVE)) ||
+		     (o->dc.addr6 && add_listen(o, "[::]:5070", DP_SVC_NATIVE))))
+			return 2;
+	}
+	if (!o->have_sip && !o->dpdk && add_listen(o, "0.0.0.0:5060", DP_SVC_SIP))
 		return 2;
-	if (!o->have_query && add_listen(o, "0.0.0.0:5070", DP_SVC_NATIVE))
+	if (!o->have_query && !o->dpdk && add_listen(o, "0.0.0.0:5070", DP_SVC_NATIVE))
 		return 2;
 	if (!o->workers) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -408,7 +508,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strowgerd: --state-dir %s: %s\n", o.state_dir, strerror(errno));
 		return 1;
 	}
-	for (unsigned i = 0; i < o.n_listen; i++) {
+	for (unsigned i = 0; i < o.n_listen && !o.dpdk; i++) {
 		if (dp_sock_check_free(&o.listen[i], err, sizeof(err))) {
 			fprintf(stderr, "strowgerd: %s\n", err);
 			return 1;
@@ -430,11 +530,27 @@ int main(int argc, char **argv)
 	}
 
 	char where[600] = "";
-	for (unsigned i = 0, w = 0; i < o.n_listen && w < sizeof(where); i++)
+	for (unsigned i = 0, w = 0; i < o.n_listen && w < sizeof(where) && !o.dpdk; i++)
 		w += (size_t)snprintf(where + w, sizeof(where) - w, "%s%s udp %s", i ? ", " : "",
 				      dp_service_name(o.listen[i].svc), o.listen[i].text);
 
-	srv = dp_server_new(o.workers, &dp_sock_ops, err, sizeof(err));
+	if (o.dpdk) {
+		/* EAL starts threads: block the signals the control plane reads
+		 * from its signalfd first (cd_server_new blocks them too), so
+		 * that no EAL thread ever takes one. */
+		sigset_t sigs;
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGHUP);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+		if (dp_dpdk_init(&o.dc, o.listen, o.n_listen, &o.workers, o.workers_set, err,
+				 sizeof(err)))
+			goto fail;
+		dp_dpdk_describe(where, sizeof(where));
+	}
+
+	srv = dp_server_new(o.workers, o.dpdk ? &dp_dpdk_ops : &dp_sock_ops, err, sizeof(err));
 	if (!srv)
 		goto fail;
 	struct cd_opts co = {
@@ -449,7 +565,7 @@ int main(int argc, char **argv)
 		.breaker = o.breaker,
 		.drain_grace_ms = (uint32_t)(o.drain_grace_s * 1000),
 		.version = STROWGER_VERSION,
-		.io_name = "socket",
+		.io_name = o.dpdk ? "dpdk" : "socket",
 		.listeners = where,
 	};
 	/* Blocks the signals it handles: before any other thread exists. */
@@ -458,7 +574,9 @@ int main(int argc, char **argv)
 		goto fail;
 	for (unsigned i = 0; i < o.workers; i++) {
 		struct dp_counters *c = dp_server_worker_counters(srv, i);
-		struct dp_io_queue *q = dp_sock_queue_new(o.listen, o.n_listen, &c->io, err, sizeof(err));
+		struct dp_io_queue *q =
+			o.dpdk ? dp_dpdk_queue_new(i, &c->io, err, sizeof(err))
+			       : dp_sock_queue_new(o.listen, o.n_listen, &c->io, err, sizeof(err));
 		if (!q)
 			goto fail;
 		dp_server_set_queue(srv, i, q);
@@ -505,8 +623,12 @@ int main(int argc, char **argv)
 	       (unsigned long long)(sum.rx[DP_SVC_SIP] + sum.rx[DP_SVC_NATIVE]),
 	       (unsigned long long)sum.tx, (unsigned long long)sum.malformed,
 	       (unsigned long long)sum.dropped);
+	if (o.dpdk)
+		dp_dpdk_log_counters(&sum.io);
 	cd_server_free(cd);
 	dp_server_free(srv);
+	if (o.dpdk)
+		dp_dpdk_fini(); /* after the queues: stops and closes the port */
 	free(token);
 	return 0;
 fail:
@@ -516,6 +638,8 @@ fail:
 		dp_server_stop(srv);
 	cd_server_free(cd);
 	dp_server_free(srv); /* and the queues it was given */
+	if (o.dpdk)
+		dp_dpdk_fini();
 	free(token);
 	return 1;
 }

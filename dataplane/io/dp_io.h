@@ -4,7 +4,7 @@
  * between the network and a worker, in bursts; it knows nothing of SIP,
  * protobuf or routing. Front-ends see a request payload, its source address
  * and a reply buffer. Two backends: kernel UDP sockets (dp_io_sock.c, the
- * default that runs anywhere) and DPDK (its own issue).
+ * default that runs anywhere) and DPDK (dp_io_dpdk.c, see dp_io_dpdk.h).
  *
  * Each worker owns one queue; a queue is used by that worker only, so no
  * backend function needs locking.
@@ -37,10 +37,28 @@ struct dp_pkt {
 	uint32_t cookie;    /* backend's own */
 };
 
-/* Backend-level counters, written by the owning worker only. */
+/* Backend-level counters, written by the owning worker only. Every member
+ * is a uint64_t (summed as an array, with struct dp_counters). */
 struct dp_io_counters {
-	uint64_t rx_truncated; /* datagrams larger than DP_PKT_MAX, dropped */
+	uint64_t rx_truncated; /* datagrams larger than DP_PKT_MAX, dropped (DPDK:
+				* frames in more than one segment) */
 	uint64_t tx_errors;    /* replies the backend could not send */
+	/* DPDK backend only (zero on kernel sockets): the host it plays. */
+	uint64_t rx_frames;     /* frames received from the port */
+	uint64_t tx_frames;     /* frames sent: replies, fragments, ARP, ND, ICMP */
+	uint64_t rx_not_mine;   /* for another MAC or IP address */
+	uint64_t rx_bad;        /* malformed headers, bad checksums, bogus sources */
+	uint64_t rx_fragments;  /* IP fragments: no reassembly, dropped */
+	uint64_t rx_unhandled;  /* other ethertypes, IP protocols, ICMP types */
+	uint64_t rx_no_service; /* UDP to a port no service listens on */
+	uint64_t arp_in;        /* ARP requests and replies received */
+	uint64_t arp_out;       /* ARP replies and requests (resolution) sent */
+	uint64_t nd_in;         /* IPv6 neighbour solicitations and advertisements received */
+	uint64_t nd_out;        /* neighbour advertisements and solicitations sent */
+	uint64_t icmp_echo;     /* ICMP / ICMPv6 echo requests answered */
+	uint64_t tx_fragments;  /* IP fragments sent for replies larger than the MTU */
+	uint64_t tx_held;       /* frames held while their next hop was resolved */
+	uint64_t tx_unresolved; /* held frames dropped: the next hop never answered */
 };
 
 struct dp_io_queue;
