@@ -1,7 +1,8 @@
 /*
- * The routing decision (SPEC section 3). Hot path: one Hyperscan scan per
- * number (route patterns; plus dial plan and assignment scans when the
- * config has them), walks over small arrays, PCRE2 only for the trunk
+ * The routing decision (SPEC section 3). Hot path: one matcher pass per
+ * number (route patterns: a trie walk, plus a Hyperscan scan for patterns
+ * the trie cannot hold; dial plan and assignment passes when the config
+ * has them), walks over small arrays, PCRE2 only for the trunk
  * translations of the destinations actually returned. No allocation, no
  * locks, no system calls.
  */

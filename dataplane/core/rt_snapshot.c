@@ -349,8 +349,9 @@ static int build_routes(struct build *b)
 		}
 	}
 
-	/* Only hand Hyperscan a set that PCRE2 and the checks above accepted,
-	 * so its messages are about Hyperscan's own limits. */
+	/* Only hand the matcher a set that PCRE2 and the checks above
+	 * accepted: the classifier relies on PCRE2-valid syntax, and
+	 * Hyperscan's messages are then about its own limits. */
 	if (!b->errors && rt_matcher_build(&s->route_m, pats, n, srcs, "route", names, b->diag))
 		b->errors++;
 	rc = 0;
@@ -584,8 +585,8 @@ const char *rt_snapshot_source(const struct rt_snapshot *s)
 
 size_t rt_snapshot_memory(const struct rt_snapshot *s)
 {
-	return rt_arena_used(s->arena) + s->route_m.db_size + s->dial_m.db_size +
-	       s->assign_m.db_size;
+	return rt_arena_used(s->arena) + rt_matcher_memory(&s->route_m) +
+	       rt_matcher_memory(&s->dial_m) + rt_matcher_memory(&s->assign_m);
 }
 
 size_t rt_snapshot_gateway_count(const struct rt_snapshot *s) { return s->n_gws; }

@@ -5,8 +5,9 @@
  * concurrently by any number of workers, freed after the last reader is done
  * (RCU grace period in the daemon).
  *
- * Holds: one Hyperscan block-mode database with every route pattern, one
- * with every dial-plan rule, one with every policy-assignment pattern;
+ * Holds: one matcher with every route pattern, one with every dial-plan
+ * rule, one with every policy-assignment pattern (each a digit trie for the
+ * prefix-shaped patterns plus a Hyperscan block-mode database for the rest);
  * per-usage route bitmaps; policies, gateways, sites and trunks with their
  * PCRE2-JIT translation rules; name indexes for the lookups a query needs.
  */
@@ -33,7 +34,8 @@ void rt_snapshot_free(struct rt_snapshot *s);
 
 uint64_t rt_snapshot_generation(const struct rt_snapshot *s);
 const char *rt_snapshot_source(const struct rt_snapshot *s);
-/* Bytes held: arena plus Hyperscan databases (not PCRE2 internals). */
+/* Bytes held: arena plus matchers (tries, Hyperscan databases), not PCRE2
+ * internals. */
 size_t rt_snapshot_memory(const struct rt_snapshot *s);
 
 size_t rt_snapshot_gateway_count(const struct rt_snapshot *s);

@@ -6,7 +6,7 @@
  *
  * Route ids are the routes sorted by (priority, config order), so "matched
  * route ids in ascending order" is already the order SPEC section 3 walks
- * them in; Hyperscan pattern ids are these route ids.
+ * them in; matcher pattern ids (trie and Hyperscan) are these route ids.
  */
 #include "rt_config.h"
 #include "rt_index.h"

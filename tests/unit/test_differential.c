@@ -1,9 +1,11 @@
 /*
- * The one-scan match set (every route pattern in one Hyperscan database)
- * must equal PCRE2 evaluating each pattern alone. Random route sets mix the
- * shapes real tables have: literal prefixes, area-code alternations,
- * bounded and unbounded digit tails, classes, catch-alls, unanchored
- * fragments. STROWGER_DIFF_NUMBERS overrides the number count (default
+ * The one-pass match set (the route matcher: prefix-shaped patterns in a
+ * digit trie, the rest in one Hyperscan database) must equal PCRE2
+ * evaluating each pattern alone; test_matcher_shapes.c covers the shapes
+ * and the classifier in depth. Random route sets mix the shapes real
+ * tables have: literal prefixes, area-code alternations, bounded and
+ * unbounded digit tails, classes, catch-alls, unanchored fragments.
+ * STROWGER_DIFF_NUMBERS overrides the number count (default
  * 100000 across all sets).
  */
 #include <setjmp.h>
