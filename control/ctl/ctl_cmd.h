@@ -26,6 +26,12 @@ int ctl_cmd_drain(int argc, char **argv);
 int ctl_cmd_undrain(int argc, char **argv);
 int ctl_cmd_status(int argc, char **argv);
 int ctl_cmd_stats(int argc, char **argv);
+/* operator insight (ctl_lint.c, ctl_impact.c; control/lint does the work) */
+int ctl_cmd_lint(int argc, char **argv);
+/* load, linting FILE first when --dry-run is given */
+int ctl_cmd_load_lint(int argc, char **argv);
+int ctl_cmd_impact(int argc, char **argv);
+int ctl_cmd_diff(int argc, char **argv);
 
 /* The usage text of command (or of strowgerctl when NULL/unknown). */
 void ctl_usage(FILE *out, const char *command);

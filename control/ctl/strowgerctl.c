@@ -92,10 +92,70 @@ static const struct ctl_command ctl_commands[] = {
 		.help = "Validates FILE here, sends it; the server compiles it off the\n"
 			"worker threads and swaps it in without pausing queries. Prints the\n"
 			"new generation and what changed (+ added, - removed, ~ changed).\n"
-			"  --dry-run             validate and diff against the running config only\n"
+			"  --dry-run             validate and diff against the running config only;\n"
+			"                        also lints FILE (findings on stderr, see lint)\n"
 			"  --json                one JSON object\n" CTL_CONTROL_HELP
 			"Exit status: 0 loaded (or valid), 1 rejected (every error printed).\n",
-		.run = ctl_cmd_load,
+		.run = ctl_cmd_load_lint,
+	},
+	{
+		.name = "lint",
+		.summary = "find dead, shadowed and capturing rules in config files",
+		.usage = "FILE... [--json] [--max-states N] [--budget N]",
+		.help = "Loads each FILE as validate does, then checks the rule set as a whole.\n"
+			"Each finding: file:line: severity: object: one-line reason [kind].\n"
+			"  errors    a route pattern that matches nothing a number can hold\n"
+			"  warnings  routes never chosen (numbers and gateways covered by routes\n"
+			"            ahead of them), routes no policy reaches, usages no route\n"
+			"            carries, unused trunks and gateways, usage orders that let a\n"
+			"            broad route capture numbers meant for a later, more specific\n"
+			"            one (with a witness number), patterns matching no E.164\n"
+			"            number or the empty string, shadowed dial-plan, assignment\n"
+			"            and trunk rules, failover codes with 486, 600 or 603\n"
+			"  info      patterns outside the analysable subset (checked with sample\n"
+			"            numbers through the real matcher), checks not decided\n"
+			"Overlaps are decided exactly with automata over \\+?[0-9]{1,15} (dialled\n"
+			"strings of 1..63 bytes for dial plans, assignments and trunk rules).\n"
+			"  --json                one JSON object (findings with witnesses)\n"
+			"  --max-states N        per search (default 200000); beyond: not decided\n"
+			"  --budget N            all searches together (default 50000000)\n"
+			"Exit status: 0 no error-level finding, 1 errors or an invalid file,\n"
+			"2 usage error.\n",
+		.run = ctl_cmd_lint,
+	},
+	{
+		.name = "impact",
+		.summary = "which numbers and policies a gateway or site failure hurts",
+		.usage = "FILE --down GATEWAY|SITE[,...] [NAME...] [--json] [--live [connection options]]",
+		.help = "Per policy, cuts the number space into regions by which routes match,\n"
+			"decides an example of each with and without the failure (the real\n"
+			"decision, numbers already normalised), and says which regions lose\n"
+			"every destination, fall to a fallback, fail over to other gateways\n"
+			"(named) or only lose capacity, with the route patterns and examples.\n"
+			"  --down NAME           a gateway or site that fails; repeatable, or\n"
+			"                        comma-separated; names after FILE count too\n"
+			"  --live                start from the running server's health (its\n"
+			"                        status over the control channel) instead of all up\n"
+			"  --max-states N        automaton search limit (default 2000000)\n"
+			"  --json                one JSON object\n" CTL_CONTROL_HELP
+			"Exit status: 0 done, 1 invalid config or server silent, 2 usage error.\n",
+		.run = ctl_cmd_impact,
+	},
+	{
+		.name = "diff",
+		.summary = "which numbers change destination between two configs",
+		.usage = "OLD NEW [--json] [--exit-code] [--max-states N]",
+		.help = "Per policy, regions of the number space from both configs' routes;\n"
+			"an example of each decided with both (numbers already normalised);\n"
+			"prints those whose destinations change, grouped by policy and by route.\n"
+			"Destinations compare as priority groups (order inside a weighted group\n"
+			"is a shuffle and is not compared). Says when a dial plan changed too.\n"
+			"  --json                one JSON object\n"
+			"  --exit-code           exit 3 when some number changes destination\n"
+			"  --max-states N        automaton search limit (default 2000000)\n"
+			"Exit status: 0 compared, 1 a config invalid, 2 usage error (3: see\n"
+			"--exit-code).\n",
+		.run = ctl_cmd_diff,
 	},
 	{
 		.name = "health",
