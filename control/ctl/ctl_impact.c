@@ -229,7 +229,8 @@ static void ctl_group_names(const struct rt_answer *a, uint32_t from, uint32_t t
 	size_t w = 0;
 	for (uint32_t i = from; i < to && n < RT_MAX_DEST; i++)
 		names[n++] = a->dest[i].uri ? a->dest[i].uri : a->dest[i].gateway;
-	qsort(names, n, sizeof(*names), ctl_str_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), ctl_str_cmp);
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < n && w < len; i++)
 		w += (size_t)snprintf(buf + w, len - w, "%s%s", i ? sep : "", names[i]);
@@ -900,7 +901,8 @@ static int ctl_impact_policy(struct ctl_side *s, size_t p, const struct rt_healt
 		if (ctl_group_add(g, label, routes, NULL, num, cands.every, cands.sampled[i]) < 0)
 			goto out;
 	}
-	qsort(out->g, out->n_g, sizeof(*out->g), ctl_group_cmp);
+	if (out->n_g > 1)
+		qsort(out->g, out->n_g, sizeof(*out->g), ctl_group_cmp);
 	rc = 0;
 out:
 	ctl_cands_free(&cands);

@@ -551,7 +551,8 @@ int lint_sample_numbers(const struct lint_model *m, uint64_t max_states, char **
 	}
 	lint_samples_free(pfx.v, pfx.n);
 	/* Sorted, distinct. */
-	qsort(sv.v, sv.n, sizeof(*sv.v), cand_cmp);
+	if (sv.n > 1)
+		qsort(sv.v, sv.n, sizeof(*sv.v), cand_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < sv.n; i++) {
 		if (k && !strcmp(sv.v[k - 1], sv.v[i]))
@@ -1335,7 +1336,8 @@ int lint_run(const struct lint_model *m, const struct lint_options *o, struct li
 		    "stopped deciding after %llu automaton states (the budget); %zu checks were "
 		    "not decided", (unsigned long long)out->explored, out->undecided);
 
-	qsort(out->v, out->n, sizeof(*out->v), finding_cmp);
+	if (out->n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(out->v, out->n, sizeof(*out->v), finding_cmp);
 	evidence_free(&c);
 	free(c.route_live);
 	return out->nomem ? -ENOMEM : 0;
