@@ -27,7 +27,10 @@
 
 #include "rt_decide.h" /* RT_MAX_DEST: the most contacts an answer can hold */
 
-#define CFG_YAML_MAX_INPUT (64u << 20)
+/* As large as a control frame (STROWGER_FRAME_MAX): a carrier table of a
+ * million routes is about 120 MiB of YAML. libyaml's document tree holds
+ * about 24 bytes of memory per input byte while it is loaded. */
+#define CFG_YAML_MAX_INPUT (512u << 20)
 /* Aliases share nodes, so a small document can reference a large list many
  * times; bound the work (each visited item or key) independently of them. */
 #define CFG_YAML_VISIT_BASE (4u << 20)

@@ -1,10 +1,12 @@
 #include "rt_arena.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define RT_ARENA_CHUNK (64 * 1024)
 #define RT_ARENA_ALIGN 16
@@ -112,4 +114,32 @@ char *rt_arena_printf(struct rt_arena *a, const char *fmt, ...)
 size_t rt_arena_used(const struct rt_arena *a)
 {
 	return a->total;
+}
+
+#define RT_HUGE (2u << 20)
+
+void *rt_big_calloc(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	size_t bytes = n * size;
+	if (!bytes)
+		bytes = 1;
+	bool huge = bytes >= RT_HUGE / 2;
+	size_t align = huge ? RT_HUGE : 64;
+	size_t round = (bytes + align - 1) & ~(align - 1);
+	void *p = NULL;
+	if (posix_memalign(&p, align, round))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (huge)
+		(void)madvise(p, round, MADV_HUGEPAGE); /* a hint: fine if refused */
+#endif
+	memset(p, 0, round);
+	return p;
+}
+
+void rt_big_free(void *p)
+{
+	free(p);
 }

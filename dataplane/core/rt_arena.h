@@ -24,3 +24,12 @@ char *rt_arena_printf(struct rt_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Bytes handed out so far (for snapshot memory reports). */
 size_t rt_arena_used(const struct rt_arena *a);
+
+/*
+ * Read-mostly tables (trie slots, route records): zeroed memory aligned to
+ * a cache line; from 1 MiB on aligned to 2 MiB and, where the kernel does
+ * transparent huge pages on request, backed by them, so the random lookups
+ * of a decision do not also miss the TLB. Free with rt_big_free.
+ */
+void *rt_big_calloc(size_t n, size_t size);
+void rt_big_free(void *p);

@@ -29,7 +29,24 @@ struct rt_scratch {
 	uint32_t epoch;
 	uint32_t *order;
 	uint32_t order_cap;
+	/* Per usage: u_stamp == epoch when the decision's policy lists it, at
+	 * position u_pos. */
+	uint32_t *u_stamp;
+	uint32_t *u_pos;
+	uint32_t u_cap;
+	/* (policy position << 32 | route id) of the matched routes' usages the
+	 * policy lists: for the number, and for a fallback number. */
+	uint64_t *pairs[2];
+	uint32_t pairs_cap;
 	struct rt_dest degraded[RT_MAX_DEST];
+	/* This decision's translations so far, by (rule set, number). */
+	struct {
+		uint32_t set;
+		const char *num;
+		uint32_t len;
+		char out[RT_NUM_MAX];
+	} xl[4];
+	uint32_t n_xl;
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -145,12 +162,41 @@ int rt_scratch_ready(struct rt_scratch *sc, const struct rt_snapshot *s)
 			return -ENOMEM;
 		sc->matched_cap = s->n_routes;
 	}
+	/* Stamp arrays start zeroed; any that grows restarts every stamp. */
+	bool restamp = false;
 	if (sc->gw_cap < s->n_gws || !sc->gw_seen) {
 		uint32_t c0 = sc->gw_cap, c1 = sc->gw_cap;
 		if (grow_u32(&sc->gw_seen, &c0, s->n_gws) || grow_u32(&sc->gw_tried, &c1, s->n_gws))
 			return -ENOMEM;
 		sc->gw_cap = s->n_gws;
+		restamp = true;
+	}
+	if (sc->u_cap < s->n_usages || !sc->u_stamp) {
+		uint32_t c0 = sc->u_cap, c1 = sc->u_cap;
+		if (grow_u32(&sc->u_stamp, &c0, s->n_usages) || grow_u32(&sc->u_pos, &c1, s->n_usages))
+			return -ENOMEM;
+		sc->u_cap = s->n_usages;
+		restamp = true;
+	}
+	if (restamp) {
+		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
+		memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
+		memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
 		sc->epoch = 0;
+	}
+	if (sc->pairs_cap < s->n_route_usages || !sc->pairs[0]) {
+		uint32_t want = s->n_route_usages ? s->n_route_usages : 1;
+		uint64_t *p0 = calloc(want, sizeof(uint64_t)), *p1 = calloc(want, sizeof(uint64_t));
+		if (!p0 || !p1) {
+			free(p0);
+			free(p1);
+			return -ENOMEM;
+		}
+		free(sc->pairs[0]);
+		free(sc->pairs[1]);
+		sc->pairs[0] = p0;
+		sc->pairs[1] = p1;
+		sc->pairs_cap = want;
 	}
 	if (grow_u32(&sc->order, &sc->order_cap, s->max_route_trunks))
 		return -ENOMEM;
@@ -182,6 +228,10 @@ void rt_scratch_free(struct rt_scratch *sc)
 	free(sc->gw_seen);
 	free(sc->gw_tried);
 	free(sc->order);
+	free(sc->u_stamp);
+	free(sc->u_pos);
+	free(sc->pairs[0]);
+	free(sc->pairs[1]);
 	free(sc);
 }
 
@@ -266,6 +316,51 @@ static void sort_ids(uint32_t *a, uint32_t n)
 	}
 }
 
+/* The same for (position, route) pairs: distinct keys, so any correct sort
+ * gives the one order. */
+static void sort_u64(uint64_t *a, uint32_t n)
+{
+	if (n <= 24) {
+		for (uint32_t i = 1; i < n; i++) {
+			uint64_t v = a[i];
+			uint32_t j = i;
+			while (j > 0 && a[j - 1] > v) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = v;
+		}
+		return;
+	}
+	for (uint32_t start = n / 2; start-- > 0;) {
+		uint32_t root = start;
+		for (uint32_t child; (child = 2 * root + 1) < n; root = child) {
+			if (child + 1 < n && a[child] < a[child + 1])
+				child++;
+			if (a[root] >= a[child])
+				break;
+			uint64_t t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+		}
+	}
+	for (uint32_t end = n - 1; end > 0; end--) {
+		uint64_t t = a[0];
+		a[0] = a[end];
+		a[end] = t;
+		uint32_t root = 0;
+		for (uint32_t child; (child = 2 * root + 1) < end; root = child) {
+			if (child + 1 < end && a[child] < a[child + 1])
+				child++;
+			if (a[root] >= a[child])
+				break;
+			t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+		}
+	}
+}
+
 struct collect {
 	uint32_t *ids;
 	uint32_t n;
@@ -293,10 +388,9 @@ static int first_in_range(unsigned id, void *p)
 	return 0;
 }
 
-static enum rt_health effective_health(const struct walk *w, uint32_t g)
+static enum rt_health effective_health(const struct walk *w, uint32_t g, int32_t site)
 {
 	uint8_t gs = w->h->gateway ? w->h->gateway[g] : RT_HEALTH_UNKNOWN;
-	int32_t site = w->s->gws[g].site;
 	uint8_t ss = site >= 0 && w->h->site ? w->h->site[site] : RT_HEALTH_UNKNOWN;
 	if (gs >= RT_HEALTH_COUNT)
 		gs = RT_HEALTH_UNKNOWN;
@@ -352,6 +446,32 @@ static void translate(const struct rt_rewrite *rules, uint32_t n, const char *nu
 	out[len] = '\0';
 }
 
+/* translate(), remembering the last few results of this decision: the
+ * same number through the same rule set (many trunks share one) again is a
+ * copy. */
+static void translate_set(struct walk *w, const struct rt_rewrite *rules, uint32_t n,
+			  uint32_t set, const char *num, size_t len, char out[RT_NUM_MAX])
+{
+	struct rt_scratch *sc = w->sc;
+	if (n) {
+		uint32_t k = sc->n_xl < 4 ? sc->n_xl : 4;
+		for (uint32_t i = 0; i < k; i++) {
+			if (sc->xl[i].set == set && sc->xl[i].num == num) {
+				memcpy(out, sc->xl[i].out, sc->xl[i].len + 1);
+				return;
+			}
+		}
+	}
+	translate(rules, n, num, len, sc->md, out);
+	if (n) {
+		uint32_t i = sc->n_xl++ % 4;
+		sc->xl[i].set = set;
+		sc->xl[i].num = num;
+		sc->xl[i].len = (uint32_t)strlen(out);
+		memcpy(sc->xl[i].out, out, sc->xl[i].len + 1);
+	}
+}
+
 static struct rt_dest *next_slot(struct walk *w, bool degraded)
 {
 	if (degraded)
@@ -388,9 +508,20 @@ static void add_gateway(struct walk *w, uint32_t t, uint32_t r, uint32_t u, bool
 	d->via_fallback = via_fallback;
 	d->gateway_index = (int32_t)tr->gw;
 	d->route_index = (int32_t)r;
-	translate(tr->called, tr->n_called, num, len, w->sc->md, d->called);
-	translate(tr->calling, tr->n_calling, w->q->calling.p ? w->q->calling.p : "",
-		  w->q->calling.len, w->sc->md, d->calling);
+	if (tr->n_called) {
+		translate_set(w, tr->called, tr->n_called, tr->called_set, num, len, d->called);
+	} else {
+		memcpy(d->called, num, len);
+		d->called[len] = '\0';
+	}
+	if (tr->n_calling) {
+		translate_set(w, tr->calling, tr->n_calling, tr->calling_set,
+			      w->q->calling.p ? w->q->calling.p : "", w->q->calling.len, d->calling);
+	} else {
+		if (w->q->calling.len)
+			memcpy(d->calling, w->q->calling.p, w->q->calling.len);
+		d->calling[w->q->calling.len] = '\0';
+	}
 }
 
 static void add_uri(struct walk *w, uint32_t r, uint32_t u, const char *num, size_t len,
@@ -427,25 +558,27 @@ static void add_uri(struct walk *w, uint32_t r, uint32_t u, const char *num, siz
 static void weighted_order(const struct walk *w, const uint32_t *trunks, uint32_t n,
 			   uint32_t *out, uint64_t *rng)
 {
-	const struct rt_snapshot *s = w->s;
+	const struct rt_tk *tk = w->s->tk;
+	if (n < 2) {
+		out[0] = trunks[0];
+		return;
+	}
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < n; i++)
-		if (s->gws[s->trunks[trunks[i]].gw].weight == 0)
+		if (tk[trunks[i]].weight == 0)
 			out[k++] = trunks[i];
 	for (uint32_t i = 0; i < n; i++)
-		if (s->gws[s->trunks[trunks[i]].gw].weight != 0)
+		if (tk[trunks[i]].weight != 0)
 			out[k++] = trunks[i];
-	if (n < 2)
-		return;
 	for (uint32_t pos = 0; pos + 1 < n; pos++) {
 		uint64_t sum = 0;
 		for (uint32_t x = pos; x < n; x++)
-			sum += s->gws[s->trunks[out[x]].gw].weight;
+			sum += tk[out[x]].weight;
 		uint64_t pick = splitmix64(rng) % (sum + 1);
 		uint64_t run = 0;
 		uint32_t x = pos;
 		for (; x < n; x++) {
-			run += s->gws[s->trunks[out[x]].gw].weight;
+			run += tk[out[x]].weight;
 			if (run >= pick)
 				break;
 		}
@@ -481,15 +614,14 @@ static void take_route(struct walk *w, uint32_t r, uint32_t u, const char *num, 
 	uint32_t usable = 0;
 
 	for (uint32_t i = 0, j; i < rt->n_trunks && !w->full; i = j) {
-		uint32_t prio = s->gws[s->trunks[rt->trunks[i]].gw].priority;
-		for (j = i + 1; j < rt->n_trunks && s->gws[s->trunks[rt->trunks[j]].gw].priority == prio;
-		     j++)
+		uint32_t prio = s->tk[rt->trunks[i]].priority;
+		for (j = i + 1; j < rt->n_trunks && s->tk[rt->trunks[j]].priority == prio; j++)
 			;
 		weighted_order(w, &rt->trunks[i], j - i, sc->order, &rng);
 		for (uint32_t k = 0; k < j - i && !w->full; k++) {
 			uint32_t t = sc->order[k];
-			uint32_t g = s->trunks[t].gw;
-			enum rt_health hs = effective_health(w, g);
+			uint32_t g = s->tk[t].gw;
+			enum rt_health hs = effective_health(w, g, s->tk[t].site);
 			if (sc->gw_tried[g] == sc->epoch) {
 				explain_skip(w, g, r, u, RT_SKIP_TRIED, hs);
 				continue;
@@ -522,19 +654,50 @@ static void take_route(struct walk *w, uint32_t r, uint32_t u, const char *num, 
 	}
 }
 
+static bool route_has_usage(const struct rt_route *rt, uint32_t u)
+{
+	const uint32_t *us = rt_route_usages(rt);
+	for (uint32_t k = 0; k < rt->n_usages; k++)
+		if (us[k] == u)
+			return true;
+	return false;
+}
+
+static void explain_usage(struct walk *w, uint32_t u, uint32_t carried, int depth)
+{
+	if (depth == 0 && w->ex && w->ex->n_usages < RT_EXPLAIN_MAX) {
+		w->ex->usages[w->ex->n_usages].usage = w->s->usages[u];
+		w->ex->usages[w->ex->n_usages].n_routes = carried;
+		w->ex->n_usages++;
+	}
+}
+
+/*
+ * SPEC section 3 step 4: the policy's usages in order, for each the matched
+ * routes carrying it by route id (priority, then config order). Rather than
+ * asking every (usage, matched route) pair, each matched route's own usages
+ * are looked up once in the policy (u_stamp/u_pos, set per decision) and
+ * the hits sorted by (position, route): the same sequence of take_route
+ * calls, in time proportional to the matches.
+ */
 static void route_number(struct walk *w, const char *num, size_t len, int depth)
 {
 	const struct rt_snapshot *s = w->s;
-	struct collect c = {w->sc->matched[depth], 0, w->sc->matched_cap};
-	if (rt_matcher_scan(&s->route_m, num, len, w->sc->hs, collect_id, &c)) {
+	const struct rt_policy *pol = w->pol;
+	struct rt_scratch *sc = w->sc;
+	struct collect c = {sc->matched[depth], 0, sc->matched_cap};
+	if (rt_matcher_collect(&s->route_m, num, len, sc->hs, c.ids, c.cap, &c.n)) {
 		w->scan_failed = true;
 		return;
 	}
-	sort_ids(c.ids, c.n);
-
+	if (c.n > c.cap)
+		c.n = c.cap; /* cannot happen: each route matches once */
+	bool sorted = false;
 	if (depth == 0) {
 		w->n_matched = c.n;
 		if (w->ex) {
+			sort_ids(c.ids, c.n);
+			sorted = true;
 			for (uint32_t i = 0; i < c.n; i++) {
 				if (w->ex->n_matched < RT_EXPLAIN_MAX)
 					w->ex->matched[w->ex->n_matched++] = s->routes[c.ids[i]].name;
@@ -544,23 +707,64 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 		}
 	}
 
-	for (uint32_t ui = 0; ui < w->pol->n_usages && !w->full; ui++) {
-		uint32_t u = w->pol->usages[ui];
+	if (pol->repeats_usage) {
+		/* A usage listed twice is walked twice: ask each pair. */
+		if (!sorted)
+			sort_ids(c.ids, c.n);
+		for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
+			uint32_t u = pol->usages[ui];
+			uint32_t carried = 0;
+			for (uint32_t i = 0; i < c.n && !w->full; i++) {
+				uint32_t r = c.ids[i];
+				if (!route_has_usage(&s->routes[r], u))
+					continue;
+				carried++;
+				if (depth == 0)
+					w->permitted = true;
+				take_route(w, r, u, num, len, depth);
+			}
+			explain_usage(w, u, carried, depth);
+		}
+		return;
+	}
+
+	/* Few matches (a carrier number): their routes, which take_route reads
+	 * next anyway, are loaded together. Many (the same prefix routed per
+	 * site): the dense usage array decides most without a route. */
+	uint64_t *pairs = sc->pairs[depth];
+	uint32_t np = 0;
+	bool few = c.n <= 8;
+	if (few)
+		for (uint32_t i = 0; i < c.n; i++)
+			__builtin_prefetch(&s->routes[c.ids[i]]);
+	for (uint32_t i = 0; i < c.n; i++) {
+		uint32_t r = c.ids[i], u = few ? UINT32_MAX : s->route_usage[r];
+		if (u != UINT32_MAX) {
+			if (sc->u_stamp[u] == sc->epoch)
+				pairs[np++] = (uint64_t)sc->u_pos[u] << 32 | r;
+			continue;
+		}
+		const struct rt_route *rt = &s->routes[r];
+		const uint32_t *us = rt_route_usages(rt);
+		for (uint32_t k = 0; k < rt->n_usages; k++)
+			if (sc->u_stamp[us[k]] == sc->epoch)
+				pairs[np++] = (uint64_t)sc->u_pos[us[k]] << 32 | r;
+	}
+	sort_u64(pairs, np);
+	if (depth == 0 && np)
+		w->permitted = true;
+
+	uint32_t k = 0;
+	for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
+		uint32_t u = pol->usages[ui];
 		uint32_t carried = 0;
-		for (uint32_t i = 0; i < c.n && !w->full; i++) {
-			uint32_t r = c.ids[i];
-			if (!rt_usage_has_route(s, u, r))
-				continue;
+		for (; k < np && (uint32_t)(pairs[k] >> 32) == ui && !w->full; k++) {
 			carried++;
-			if (depth == 0)
-				w->permitted = true;
-			take_route(w, r, u, num, len, depth);
+			take_route(w, (uint32_t)pairs[k], u, num, len, depth);
 		}
-		if (depth == 0 && w->ex && w->ex->n_usages < RT_EXPLAIN_MAX) {
-			w->ex->usages[w->ex->n_usages].usage = s->usages[u];
-			w->ex->usages[w->ex->n_usages].n_routes = carried;
-			w->ex->n_usages++;
-		}
+		explain_usage(w, u, carried, depth);
+		if (k == np && !w->ex)
+			break;
 	}
 }
 
@@ -571,7 +775,8 @@ static void finish(struct rt_answer *ans, enum rt_status st, uint16_t code, cons
 	ans->error = err;
 }
 
-static void normalise(struct walk *w)
+/* Returns the normalised number's length. */
+static size_t normalise(struct walk *w)
 {
 	const struct rt_snapshot *s = w->s;
 	struct rt_answer *ans = w->ans;
@@ -581,7 +786,8 @@ static void normalise(struct walk *w)
 	if (dp >= 0 && s->dial_plans[dp].n) {
 		const struct rt_dial_plan *plan = &s->dial_plans[dp];
 		struct first_in f = {plan->first, plan->first + plan->n, UINT32_MAX};
-		if (rt_matcher_scan(&s->dial_m, called.p, called.len, w->sc->hs, first_in_range, &f))
+		if (rt_matcher_scan_group(&s->dial_m, (uint32_t)dp, called.p, called.len, w->sc->hs,
+					  first_in_range, &f))
 			w->scan_failed = true;
 		if (f.best != UINT32_MAX) {
 			const struct rt_rewrite *rule = &s->dp_rules[f.best];
@@ -591,12 +797,13 @@ static void normalise(struct walk *w)
 					w->ex->dial_plan = plan->name;
 					w->ex->dial_rule = rule->match;
 				}
-				return;
+				return strlen(ans->normalized);
 			}
 		}
 	}
 	memcpy(ans->normalized, called.p, called.len);
 	ans->normalized[called.len] = '\0';
+	return called.len; /* valid_number: no NUL inside */
 }
 
 void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
@@ -655,7 +862,7 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 	if (ex)
 		ex->policy_source = psrc;
 
-	normalise(&w);
+	size_t nlen = normalise(&w);
 
 	/* A failover query whose last attempt failed with a code that is not a
 	 * failover code for that gateway ends here: the SBC relays the code. */
@@ -670,7 +877,12 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 	if (++sc->epoch == 0) {
 		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
 		memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
+		memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
 		sc->epoch = 1;
+	}
+	for (uint32_t ui = 0; ui < w.pol->n_usages; ui++) {
+		sc->u_stamp[w.pol->usages[ui]] = sc->epoch;
+		sc->u_pos[w.pol->usages[ui]] = ui;
 	}
 	for (uint32_t i = 0; i < q->n_tried; i++) {
 		long g = rt_index_get(&s->gw_ix, q->tried[i].gateway.p, q->tried[i].gateway.len);
@@ -678,11 +890,12 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 			sc->gw_tried[g] = sc->epoch;
 	}
 
+	sc->n_xl = 0;
 	w.seed = q->call_id.len ? rt_hash64(q->call_id.p, q->call_id.len) : q->seed;
 	w.max = q->max_destinations && q->max_destinations < RT_MAX_DEST ? q->max_destinations
 									  : RT_MAX_DEST;
 
-	route_number(&w, ans->normalized, strlen(ans->normalized), 0);
+	route_number(&w, ans->normalized, nlen, 0);
 
 	if (w.scan_failed)
 		return finish(ans, RT_ALL_UNAVAILABLE, 503, "pattern matcher failed");

@@ -64,6 +64,126 @@ static int check_replacement(const char *rep, uint32_t captures, char *err, size
 	return 0;
 }
 
+/* '{n}', '{n,}', '{n,m}' at *p (advanced past it); false if not one. */
+static bool parse_count(const char **pp, uint32_t *min, uint32_t *max)
+{
+	const char *p = *pp;
+	if (*p != '{')
+		return false;
+	p++;
+	uint32_t a = 0, b;
+	int digits = 0;
+	while (*p >= '0' && *p <= '9' && digits < 5) {
+		a = a * 10 + (uint32_t)(*p++ - '0');
+		digits++;
+	}
+	if (!digits)
+		return false;
+	if (*p == '}') {
+		b = a;
+	} else if (*p == ',' && p[1] == '}') {
+		b = 0xffff;
+		p++;
+	} else if (*p == ',') {
+		p++;
+		b = 0;
+		digits = 0;
+		while (*p >= '0' && *p <= '9' && digits < 5) {
+			b = b * 10 + (uint32_t)(*p++ - '0');
+			digits++;
+		}
+		if (!digits || *p != '}' || b < a)
+			return false;
+	} else {
+		return false;
+	}
+	if (a > 0xfffe || (b > 0xfffe && b != 0xffff))
+		return false;
+	*min = a;
+	*max = b;
+	*pp = p + 1;
+	return true;
+}
+
+/* Recognise '^L(\d<count>)$' and a replacement of text, $$, $0 and $1. */
+static void compile_fast(struct rt_rewrite *rw)
+{
+	const char *p = rw->match;
+	if (*p++ != '^')
+		return;
+	uint8_t n = 0;
+	for (;;) {
+		if (p[0] == '\\' && p[1] == '+' && n == 0) {
+			rw->lit[n++] = '+';
+			p += 2;
+		} else if (*p >= '0' && *p <= '9' && n < RT_REWRITE_LIT) {
+			rw->lit[n++] = *p++;
+		} else {
+			break;
+		}
+		if (n >= RT_REWRITE_LIT)
+			return;
+	}
+	if (strncmp(p, "(\\d", 3))
+		return;
+	p += 3;
+	uint32_t min = 1, max = 1;
+	if (*p == '*') {
+		min = 0, max = 0xffff, p++;
+	} else if (*p == '+') {
+		min = 1, max = 0xffff, p++;
+	} else if (*p == '{' && !parse_count(&p, &min, &max)) {
+		return;
+	}
+	if (strcmp(p, ")$"))
+		return; /* also rules out lazy and possessive quantifiers */
+
+	uint8_t np = 0;
+	const char *r = rw->replace, *text = r;
+	for (const char *q = r;; q++) {
+		if (*q && *q != '$')
+			continue;
+		if (q > text) {
+			if (np >= RT_REWRITE_PARTS)
+				return;
+			rw->parts[np++] = (struct rt_rewrite_part){(uint16_t)(text - r),
+								   (uint16_t)(q - text), -1};
+		}
+		if (!*q)
+			break;
+		int group;
+		if (q[1] == '$') {
+			/* "$$": one '$', kept as text */
+			if (np >= RT_REWRITE_PARTS)
+				return;
+			rw->parts[np++] = (struct rt_rewrite_part){(uint16_t)(q + 1 - r), 1, -1};
+			q++;
+		} else if ((q[1] == '0' || q[1] == '1') && !(q[2] >= '0' && q[2] <= '9')) {
+			group = q[1] - '0';
+			if (np >= RT_REWRITE_PARTS)
+				return;
+			rw->parts[np++] = (struct rt_rewrite_part){0, 0, (int8_t)group};
+			q++;
+		} else if (q[1] == '{' && (q[2] == '0' || q[2] == '1') && q[3] == '}') {
+			group = q[2] - '0';
+			if (np >= RT_REWRITE_PARTS)
+				return;
+			rw->parts[np++] = (struct rt_rewrite_part){0, 0, (int8_t)group};
+			q += 3;
+		} else {
+			return; /* anything else: PCRE2 decides */
+		}
+		text = q + 1;
+	}
+	if (strlen(r) > 0xffff)
+		return;
+	rw->lit_len = n;
+	rw->min = (uint16_t)min;
+	rw->max = (uint16_t)max;
+	rw->n_parts = np;
+	rw->fast = true;
+}
+
 int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *replace,
 		       char *err, size_t errlen)
 {
@@ -88,6 +208,8 @@ int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *rep
 	(void)pcre2_jit_compile(rw->code, PCRE2_JIT_COMPLETE);
 	rw->match = match;
 	rw->replace = replace;
+	if (rw->captures == 1)
+		compile_fast(rw);
 	return 0;
 }
 
@@ -98,9 +220,49 @@ void rt_rewrite_free(struct rt_rewrite *rw)
 	rw->code = NULL;
 }
 
+/* rt_rewrite_apply for a fast rule; -EAGAIN: ask PCRE2. */
+static int apply_fast(const struct rt_rewrite *rw, const char *subject, size_t len, char *out,
+		      size_t outlen)
+{
+	if (len && subject[len - 1] == '\n')
+		return -EAGAIN; /* '$' before a final newline: PCRE2's rules */
+	/* No match: PCRE2 copies the subject out, and says so if it does not
+	 * fit. */
+	int none = len >= outlen ? -ENOSPC : 0;
+	if (len < rw->lit_len || memcmp(subject, rw->lit, rw->lit_len))
+		return none;
+	size_t k = len - rw->lit_len;
+	if (k < rw->min || (rw->max != 0xffff && k > rw->max))
+		return none;
+	for (size_t i = rw->lit_len; i < len; i++)
+		if ((unsigned)(subject[i] - '0') > 9)
+			return none;
+	size_t o = 0;
+	for (uint8_t i = 0; i < rw->n_parts; i++) {
+		const struct rt_rewrite_part *pt = &rw->parts[i];
+		const char *src = pt->group < 0   ? rw->replace + pt->off
+				  : pt->group == 0 ? subject
+						   : subject + rw->lit_len;
+		size_t n = pt->group < 0 ? pt->len : pt->group == 0 ? len : k;
+		if (o + n >= outlen)
+			return -ENOSPC;
+		memcpy(out + o, src, n);
+		o += n;
+	}
+	if (o >= outlen)
+		return -ENOSPC;
+	out[o] = '\0';
+	return 1;
+}
+
 int rt_rewrite_apply(const struct rt_rewrite *rw, const char *subject, size_t len,
 		     pcre2_match_data *md, char *out, size_t outlen)
 {
+	if (rw->fast) {
+		int rc = apply_fast(rw, subject, len, out, outlen);
+		if (rc != -EAGAIN)
+			return rc;
+	}
 	PCRE2_SIZE olen = outlen;
 	int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)subject, len, 0, 0, md, NULL,
 				  (PCRE2_SPTR)rw->replace, PCRE2_ZERO_TERMINATED,

@@ -13,11 +13,34 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+/* A piece of a replacement: literal text of the replacement string
+ * (group < 0), or capture group 0 or 1. */
+struct rt_rewrite_part {
+	uint16_t off, len;
+	int8_t group;
+};
+
+#define RT_REWRITE_PARTS 8
+#define RT_REWRITE_LIT 16
+
 struct rt_rewrite {
 	pcre2_code *code;
 	const char *match;
 	const char *replace;
 	uint32_t captures; /* capture groups in match */
+	/*
+	 * Rules of the shape dial plans and trunks are mostly written in,
+	 * '^L(\d{m,n})$' with L a literal ('\+'? digits, also empty) and a
+	 * replacement of plain text, $$, $0 and $1, are applied without PCRE2
+	 * (same result; a subject ending in '\n', where '$' has more to say,
+	 * still goes to PCRE2).
+	 */
+	bool fast;
+	uint8_t n_parts;
+	uint8_t lit_len;
+	uint16_t min, max; /* digit counts; max 0xffff: unbounded */
+	char lit[RT_REWRITE_LIT];
+	struct rt_rewrite_part parts[RT_REWRITE_PARTS];
 };
 
 /*

@@ -159,6 +159,70 @@ static int build_gateways(struct build *b)
 	return 0;
 }
 
+static uint64_t rules_hash(const struct rt_rewrite *r, uint32_t n)
+{
+	uint64_t h = rt_hash64(&n, sizeof(n));
+	for (uint32_t i = 0; i < n; i++) {
+		const char *m = r[i].match ? r[i].match : "", *p = r[i].replace ? r[i].replace : "";
+		h = h * 31 + rt_hash64(m, strlen(m) + 1);
+		h = h * 31 + rt_hash64(p, strlen(p) + 1);
+	}
+	return h;
+}
+
+static bool rules_equal(const struct rt_rewrite *a, uint32_t na, const struct rt_rewrite *b,
+			uint32_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++) {
+		const char *am = a[i].match ? a[i].match : "", *bm = b[i].match ? b[i].match : "";
+		const char *ar = a[i].replace ? a[i].replace : "", *br = b[i].replace ? b[i].replace : "";
+		if (strcmp(am, bm) || strcmp(ar, br))
+			return false;
+	}
+	return true;
+}
+
+/* Set ids: 2 * trunk (+1 for calling) of the first list with that text;
+ * UINT32_MAX for an empty list. */
+static int intern_rule_sets(struct rt_snapshot *s)
+{
+	uint32_t n = 2 * s->n_trunks, size = 16;
+	while (size < 2 * n)
+		size <<= 1;
+	uint32_t *tab = malloc(size * sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	memset(tab, 0xff, size * sizeof(*tab));
+	for (uint32_t k = 0; k < n; k++) {
+		struct rt_trunk *t = &s->trunks[k / 2];
+		const struct rt_rewrite *r = k % 2 ? t->calling : t->called;
+		uint32_t nr = k % 2 ? t->n_calling : t->n_called;
+		uint32_t *set = k % 2 ? &t->calling_set : &t->called_set;
+		if (!nr) {
+			*set = UINT32_MAX;
+			continue;
+		}
+		uint32_t i = (uint32_t)rules_hash(r, nr) & (size - 1);
+		for (;; i = (i + 1) & (size - 1)) {
+			if (tab[i] == UINT32_MAX) {
+				tab[i] = k;
+				*set = k;
+				break;
+			}
+			const struct rt_trunk *o = &s->trunks[tab[i] / 2];
+			if (rules_equal(r, nr, tab[i] % 2 ? o->calling : o->called,
+					tab[i] % 2 ? o->n_calling : o->n_called)) {
+				*set = tab[i];
+				break;
+			}
+		}
+	}
+	free(tab);
+	return 0;
+}
+
 static int build_trunks(struct build *b)
 {
 	const struct rt_config *c = b->cfg;
@@ -195,7 +259,14 @@ static int build_trunks(struct build *b)
 		    compile_rules(b, t->calling, t->n_calling, "trunk", t->name, "calling", calling))
 			return -ENOMEM;
 	}
-	return 0;
+	s->tk = rt_arena_calloc(s->arena, c->n_trunks ? c->n_trunks : 1, sizeof(*s->tk));
+	if (!s->tk)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_trunks; i++) {
+		const struct rt_gw *g = &s->gws[s->trunks[i].gw];
+		s->tk[i] = (struct rt_tk){s->trunks[i].gw, g->priority, g->weight, g->site};
+	}
+	return intern_rule_sets(s);
 }
 
 static int build_usages(struct build *b)
@@ -255,6 +326,7 @@ static int build_routes(struct build *b)
 	if (index_names(b, &cfg_ix, n, "route", routes_name, routes_src))
 		return -ENOMEM;
 
+	uint32_t *ids = NULL; /* one route's trunk and usage ids */
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
 	const char **pats = malloc((n ? n : 1) * sizeof(*pats));
 	const char **names = malloc((n ? n : 1) * sizeof(*names));
@@ -267,27 +339,30 @@ static int build_routes(struct build *b)
 	qsort(order, n, sizeof(*order), route_cmp);
 
 	s->n_routes = n;
-	s->route_words = (n + 63) / 64;
-	s->routes = rt_arena_calloc(s->arena, n ? n : 1, sizeof(*s->routes));
-	uint64_t *bits = rt_arena_calloc(s->arena, (size_t)(s->n_usages ? s->n_usages : 1) *
-							   (s->route_words ? s->route_words : 1),
-					 sizeof(uint64_t));
-	if (!s->routes || !bits || rt_index_init(&s->route_ix, s->arena, n))
+	/* One cache line per route (see struct rt_route). */
+	s->routes = rt_big_calloc(n ? n : 1, sizeof(*s->routes));
+	s->route_patterns = rt_arena_calloc(s->arena, n ? n : 1, sizeof(char *));
+	s->route_usage = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
+	size_t max_links = 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (c->routes[i].n_trunks + c->routes[i].n_usages > max_links)
+			max_links = c->routes[i].n_trunks + c->routes[i].n_usages;
+	ids = malloc(max_links * sizeof(*ids));
+	if (!s->routes || !s->route_patterns || !s->route_usage || !ids ||
+	    rt_index_init(&s->route_ix, s->arena, n))
 		goto out;
-	s->usage_routes = bits;
 
 	for (uint32_t id = 0; id < n; id++) {
 		const struct rt_cfg_route *r = &c->routes[order[id]];
 		struct rt_route *o = &s->routes[id];
 		o->name = dup_str(b, r->name ? r->name : "");
-		o->pattern = dup_str(b, r->pattern ? r->pattern : "");
-		if (!o->name || !o->pattern)
+		s->route_patterns[id] = dup_str(b, r->pattern ? r->pattern : "");
+		if (!o->name || !s->route_patterns[id])
 			goto out;
-		o->priority = r->priority;
 		o->salt = rt_hash64(o->name, strlen(o->name));
 		if (!blank(r->name))
 			rt_index_put(&s->route_ix, o->name, id, NULL);
-		pats[id] = o->pattern;
+		pats[id] = s->route_patterns[id];
 		names[id] = r->name;
 		srcs[id] = r->src;
 
@@ -298,40 +373,52 @@ static int build_routes(struct build *b)
 			ERR(b, &r->src, "route", r->name, "pattern '%s' rejected by PCRE2: %s",
 			    r->pattern, err);
 
-		if (!r->n_usages)
-			ERR(b, &r->src, "route", r->name, "has no usages");
-		for (size_t u = 0; u < r->n_usages; u++) {
-			long ui = rt_index_get(&b->usage_ix, r->usages[u], (size_t)-1);
-			if (ui < 0)
-				ERR(b, &r->src, "route", r->name, "unknown usage '%s'", r->usages[u]);
-			else
-				bits[(size_t)ui * s->route_words + id / 64] |= 1ull << (id % 64);
-		}
-
+		/* Trunks by gateway priority (insertion, stable: config order
+		 * within one), then the distinct usages. */
 		if (!r->n_trunks && blank(r->fallback))
 			ERR(b, &r->src, "route", r->name, "has no trunks and no fallback");
-		uint32_t *tr = rt_arena_calloc(s->arena, r->n_trunks + 1, sizeof(*tr));
-		if (!tr)
-			goto out;
-		uint32_t nt = 0;
+		uint32_t nt = 0, nu = 0;
 		for (size_t t = 0; t < r->n_trunks; t++) {
 			long ti = rt_index_get(&b->trunk_ix, r->trunks[t], (size_t)-1);
 			if (ti < 0) {
 				ERR(b, &r->src, "route", r->name, "unknown trunk '%s'", r->trunks[t]);
 				continue;
 			}
-			/* Insertion by gateway priority, stable: config order within. */
 			uint32_t p = s->gws[s->trunks[ti].gw].priority;
 			uint32_t k = nt;
-			while (k > 0 && s->gws[s->trunks[tr[k - 1]].gw].priority > p) {
-				tr[k] = tr[k - 1];
+			while (k > 0 && s->gws[s->trunks[ids[k - 1]].gw].priority > p) {
+				ids[k] = ids[k - 1];
 				k--;
 			}
-			tr[k] = (uint32_t)ti;
+			ids[k] = (uint32_t)ti;
 			nt++;
 		}
+		if (!r->n_usages)
+			ERR(b, &r->src, "route", r->name, "has no usages");
+		for (size_t u = 0; u < r->n_usages; u++) {
+			long ui = rt_index_get(&b->usage_ix, r->usages[u], (size_t)-1);
+			if (ui < 0) {
+				ERR(b, &r->src, "route", r->name, "unknown usage '%s'", r->usages[u]);
+				continue;
+			}
+			uint32_t k = 0;
+			while (k < nu && ids[nt + k] != (uint32_t)ui)
+				k++;
+			if (k == nu)
+				ids[nt + nu++] = (uint32_t)ui;
+		}
+		uint32_t *tr = o->inl;
+		if (nt + nu > RT_ROUTE_INLINE) {
+			tr = rt_arena_calloc(s->arena, nt + nu, sizeof(*tr));
+			if (!tr)
+				goto out;
+		}
+		memcpy(tr, ids, (nt + nu) * sizeof(*tr));
 		o->trunks = tr;
 		o->n_trunks = nt;
+		o->n_usages = nu;
+		s->route_usage[id] = nu == 1 ? ids[nt] : UINT32_MAX;
+		s->n_route_usages += nu;
 		if (nt > s->max_route_trunks)
 			s->max_route_trunks = nt;
 
@@ -356,6 +443,7 @@ static int build_routes(struct build *b)
 		b->errors++;
 	rc = 0;
 out:
+	free(ids);
 	free(order);
 	free(pats);
 	free(names);
@@ -414,8 +502,17 @@ static int build_dial_plans(struct build *b)
 		}
 	}
 	s->n_dp_rules = total;
-	if (!b->errors && rt_matcher_build(&s->dial_m, pats, total, srcs, "dial plan", names, b->diag))
+	/* One matcher group per dial plan: a query only walks its own plan. */
+	uint32_t *ends = malloc((c->n_dial_plans + 1) * sizeof(*ends));
+	if (!ends)
+		goto out;
+	for (size_t i = 0; i < c->n_dial_plans; i++)
+		ends[i] = s->dial_plans[i].first + s->dial_plans[i].n;
+	if (!b->errors && rt_matcher_build_groups(&s->dial_m, pats, total, ends,
+						  (uint32_t)c->n_dial_plans, srcs, "dial plan",
+						  names, b->diag))
 		b->errors++;
+	free(ends);
 	rc = 0;
 out:
 	free(pats);
@@ -453,6 +550,10 @@ static int build_policies(struct build *b)
 			else
 				us[o->n_usages++] = (uint32_t)ui;
 		}
+		for (uint32_t x = 0; x < o->n_usages; x++)
+			for (uint32_t y = 0; y < x; y++)
+				if (us[x] == us[y])
+					o->repeats_usage = true;
 		o->dial_plan = s->default_dial_plan;
 		if (!blank(p->dial_plan)) {
 			long d = rt_index_get(&b->dp_ix, p->dial_plan, (size_t)-1);
@@ -570,6 +671,8 @@ void rt_snapshot_free(struct rt_snapshot *s)
 	}
 	for (uint32_t r = 0; s->dp_rules && r < s->n_dp_rules; r++)
 		rt_rewrite_free(&s->dp_rules[r]);
+	rt_big_free(s->routes);
+	rt_big_free(s->route_usage);
 	rt_arena_free(s->arena);
 }
 
@@ -585,7 +688,8 @@ const char *rt_snapshot_source(const struct rt_snapshot *s)
 
 size_t rt_snapshot_memory(const struct rt_snapshot *s)
 {
-	return rt_arena_used(s->arena) + rt_matcher_memory(&s->route_m) +
+	return rt_arena_used(s->arena) +
+	       (size_t)s->n_routes * (sizeof(*s->routes) + sizeof(*s->route_usage)) + rt_matcher_memory(&s->route_m) +
 	       rt_matcher_memory(&s->dial_m) + rt_matcher_memory(&s->assign_m);
 }
 
@@ -597,9 +701,10 @@ const char *rt_snapshot_gateway_name(const struct rt_snapshot *s, size_t i) { re
 long rt_snapshot_gateway_site(const struct rt_snapshot *s, size_t i) { return s->gws[i].site; }
 const char *rt_snapshot_site_name(const struct rt_snapshot *s, size_t i) { return s->sites[i]; }
 const char *rt_snapshot_route_name(const struct rt_snapshot *s, size_t i) { return s->routes[i].name; }
-const char *rt_snapshot_route_pattern(const struct rt_snapshot *s, size_t i) { return s->routes[i].pattern; }
+const char *rt_snapshot_route_pattern(const struct rt_snapshot *s, size_t i) { return s->route_patterns[i]; }
 const char *rt_snapshot_policy_name(const struct rt_snapshot *s, size_t i) { return s->policies[i].name; }
 uint32_t rt_snapshot_max_contacts(const struct rt_snapshot *s) { return s->max_contacts; }
+const struct rt_matcher *rt_snapshot_route_matcher(const struct rt_snapshot *s) { return &s->route_m; }
 uint32_t rt_snapshot_retry_after(const struct rt_snapshot *s) { return s->retry_after; }
 
 long rt_snapshot_gateway_index(const struct rt_snapshot *s, const char *name, size_t len)

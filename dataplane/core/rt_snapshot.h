@@ -19,6 +19,7 @@
 #include "rt_diag.h"
 
 struct rt_snapshot;
+struct rt_matcher;
 
 /*
  * Validate and compile cfg. On success returns the snapshot (which copies
@@ -53,5 +54,8 @@ const char *rt_snapshot_policy_name(const struct rt_snapshot *s, size_t i);
 long rt_snapshot_gateway_index(const struct rt_snapshot *s, const char *name, size_t len);
 long rt_snapshot_site_index(const struct rt_snapshot *s, const char *name, size_t len);
 long rt_snapshot_route_index(const struct rt_snapshot *s, const char *name, size_t len);
+/* The matcher over every route pattern (pattern id = route id), for
+ * benchmarks and tools that time or inspect the match step alone. */
+const struct rt_matcher *rt_snapshot_route_matcher(const struct rt_snapshot *s);
 uint32_t rt_snapshot_max_contacts(const struct rt_snapshot *s);
 uint32_t rt_snapshot_retry_after(const struct rt_snapshot *s);

@@ -32,29 +32,53 @@ struct rt_trunk {
 	uint32_t n_called;
 	const struct rt_rewrite *calling;
 	uint32_t n_calling;
+	/* Rule lists with the same text (trunks usually share a few) get the
+	 * same set id, so a decision translates a number once per set. */
+	uint32_t called_set, calling_set;
 };
 
+/* What the gateway walk reads of a trunk, dense (16 bytes a trunk): its
+ * gateway and the gateway's priority, weight and site. */
+struct rt_tk {
+	uint32_t gw;
+	uint32_t priority;
+	uint32_t weight;
+	int32_t site;
+};
+
+/* What a decision reads of a route, in one cache line: the matched routes
+ * of a number are random accesses into a table of up to millions. */
+#define RT_ROUTE_INLINE 5
 struct rt_route {
 	const char *name;
-	const char *pattern;
-	/* Trunk ids ordered by their gateway's priority (stable: config order
-	 * inside a priority); the decision shuffles each equal-priority run. */
-	const uint32_t *trunks;
-	uint32_t n_trunks;
-	uint32_t priority;
-	const char *fallback;
-	bool fallback_is_uri;
 	/* Seeds this route's weighted shuffle together with the call's seed;
 	 * derived from the name so a reload that reorders routes keeps every
 	 * call's gateway order. */
 	uint64_t salt;
+	const char *fallback;
+	/* n_trunks trunk ids ordered by their gateway's priority (stable:
+	 * config order inside a priority; the decision shuffles each equal-
+	 * priority run), then the route's n_usages distinct usage ids. Points
+	 * at inl when they fit. */
+	const uint32_t *trunks;
+	uint32_t n_trunks;
+	uint32_t n_usages;
+	bool fallback_is_uri;
+	uint32_t inl[RT_ROUTE_INLINE];
 };
+_Static_assert(sizeof(struct rt_route) == 64, "struct rt_route is one cache line");
+
+static inline const uint32_t *rt_route_usages(const struct rt_route *r)
+{
+	return r->trunks + r->n_trunks;
+}
 
 struct rt_policy {
 	const char *name;
 	const uint32_t *usages; /* usage ids, in policy order */
 	uint32_t n_usages;
 	int32_t dial_plan; /* -1: none */
+	bool repeats_usage; /* some usage listed twice: walked twice */
 };
 
 struct rt_dial_plan {
@@ -73,16 +97,21 @@ struct rt_snapshot {
 	const char **sites;
 	uint32_t n_sites;
 	struct rt_trunk *trunks;
+	struct rt_tk *tk; /* per trunk */
 	uint32_t n_trunks;
-	struct rt_route *routes;
+	struct rt_route *routes; /* 64-byte aligned */
+	/* Per route: its usage when it has exactly one, else UINT32_MAX (see
+	 * the route). Dense, so filtering many matched routes by the policy's
+	 * usages reads little memory. */
+	uint32_t *route_usage;
+	const char **route_patterns;
 	uint32_t n_routes;
+	uint32_t n_route_usages; /* sum of the routes' n_usages */
 	const char **usages;
 	uint32_t n_usages;
-	/* usage_routes[u * route_words ...]: bit r set when route r carries u. */
-	const uint64_t *usage_routes;
-	uint32_t route_words;
 	struct rt_policy *policies;
 	uint32_t n_policies;
+
 	uint32_t default_policy;
 	const uint32_t *assign_policy; /* assignment id -> policy id */
 	const char **assign_pattern;
@@ -106,8 +135,3 @@ struct rt_snapshot {
 	uint32_t max_route_trunks;
 	uint32_t max_captures;
 };
-
-static inline bool rt_usage_has_route(const struct rt_snapshot *s, uint32_t u, uint32_t r)
-{
-	return (s->usage_routes[(size_t)u * s->route_words + r / 64] >> (r % 64)) & 1;
-}

@@ -1,6 +1,11 @@
 #include "rt_trie.h"
 
+#include "rt_arena.h"
+
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +14,8 @@ struct rt_trie_item {
 	uint8_t len;
 	uint8_t tail;
 	uint8_t dup;
+	uint8_t tree;    /* the pattern goes to the digit trie, not the table */
+	uint8_t nogroup; /* some alternative of the pattern is dup: never grouped */
 	uint16_t min, max;
 	uint32_t id;
 };
@@ -24,6 +31,19 @@ void rt_trie_builder_free(struct rt_trie_builder *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Can the table hold this literal: '+'? then at most RT_TRIE_HASH_DIGITS
+ * digits? */
+static bool hashable(const char *lit, size_t len)
+{
+	size_t i = lit[0] == '+';
+	if (len - i > RT_TRIE_HASH_DIGITS)
+		return false;
+	for (; i < len; i++)
+		if ((unsigned)(lit[i] - '0') > 9)
+			return false;
+	return true;
+}
+
 int rt_trie_builder_add(struct rt_trie_builder *b, uint32_t id, const struct rt_lowered *alts,
 			uint32_t n)
 {
@@ -37,6 +57,16 @@ int rt_trie_builder_add(struct rt_trie_builder *b, uint32_t id, const struct rt_
 		b->items = it;
 		b->cap = cap;
 	}
+	/* A pattern lives whole on one side, so "did another alternative of
+	 * this id match already" (dup) is asked of one structure. */
+	bool tree = false, dup = false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (alts[i].len && !hashable(alts[i].lit, alts[i].len))
+			tree = true;
+		for (uint32_t j = 0; j < n; j++)
+			if (alts[j].len < alts[i].len && !memcmp(alts[j].lit, alts[i].lit, alts[j].len))
+				dup = true;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct rt_trie_item *it = &b->items[b->n++];
 		memcpy(it->lit, alts[i].lit, alts[i].len);
@@ -47,6 +77,8 @@ int rt_trie_builder_add(struct rt_trie_builder *b, uint32_t id, const struct rt_
 		it->max = alts[i].max;
 		it->id = id;
 		it->dup = 0;
+		it->tree = tree;
+		it->nogroup = dup;
 		/* A shorter literal of the same pattern that is a prefix of this
 		 * one lies on the same walk: both can match one number. */
 		for (uint32_t j = 0; j < n; j++)
@@ -54,6 +86,59 @@ int rt_trie_builder_add(struct rt_trie_builder *b, uint32_t id, const struct rt_
 				it->dup = 1;
 	}
 	return 0;
+}
+
+/* ---- the hash table ------------------------------------------------------ */
+
+#define KEY_CODE ((1ull << 61) - 1)
+#define KEY_PLUS (1ull << 60)
+#define KIND_SHIFT 61
+#define KIND_RUN 7u
+
+static uint64_t lit_code(const char *lit, size_t len)
+{
+	uint64_t code = 0;
+	size_t i = 0;
+	if (len && lit[0] == '+') {
+		code = KEY_PLUS;
+		i = 1;
+	}
+	for (unsigned k = 0; i < len; i++, k++)
+		code |= (uint64_t)(lit[i] - '0' + 1) << (4 * k);
+	return code;
+}
+
+/* Fibonacci hashing: every digit of the code moves the product's top
+ * bits; bits 40.. pick the group, bits 25..31 are the tag. */
+#define MAX_GROUPS (1u << 24)
+
+static inline uint64_t hash_of(uint64_t code)
+{
+	return code * 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint32_t group_of(const struct rt_trie *t, uint64_t h)
+{
+	return (uint32_t)(h >> 40) & t->group_mask;
+}
+
+static inline uint8_t tag_of(uint64_t h)
+{
+	return (uint8_t)((h >> 25) & 0x7f);
+}
+
+/* Bit i set when tags[i] == v, for the 16 tags of a group. */
+static inline uint32_t tag_match(const uint8_t *tags, uint8_t v)
+{
+#ifdef __SSE2__
+	__m128i g = _mm_load_si128((const __m128i *)tags);
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_set1_epi8((char)v)));
+#else
+	uint32_t m = 0;
+	for (unsigned i = 0; i < 16; i++)
+		m |= (uint32_t)(tags[i] == v) << i;
+	return m;
+#endif
 }
 
 /* strcmp order puts a literal before every literal it is a prefix of, and
@@ -163,23 +248,233 @@ static void build_nodes(struct build *b, uint32_t n_items)
 		expand_subtree(b, i);
 }
 
-int rt_trie_build(struct rt_trie *t, struct rt_trie_builder *bld)
+static int entry_cmp(const void *x, const void *y)
 {
-	memset(t, 0, sizeof(*t));
-	if (!bld->n)
-		return 0;
+	const struct rt_trie_entry *a = x, *b = y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	if (a->tail != b->tail)
+		return a->tail < b->tail ? -1 : 1;
+	if (a->min != b->min)
+		return a->min < b->min ? -1 : 1;
+	return a->max < b->max ? -1 : a->max > b->max;
+}
+
+/* Runs sorted by id (matched_above searches them); the builder's items
+ * come in id order when ids are added in order, so this rarely sorts. */
+static void sort_run(struct rt_trie_entry *e, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		if (entry_cmp(&e[i - 1], &e[i]) > 0) {
+			qsort(e, n, sizeof(*e), entry_cmp);
+			return;
+		}
+	}
+}
+
+/* During the build, dup's bit 1 carries the item's nogroup; regroup()
+ * clears it. */
+#define NOGROUP 2u
+
+static struct rt_trie_entry entry_of(const struct rt_trie_item *it)
+{
+	return (struct rt_trie_entry){.id = it->id,
+				      .min = it->min,
+				      .max = it->max,
+				      .tail = it->tail,
+				      .dup = (uint8_t)(it->dup | (it->nogroup ? NOGROUP : 0))};
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	const struct rt_trie_entry *a = x, *b = y;
+	if (a->tail != b->tail)
+		return a->tail < b->tail ? -1 : 1;
+	if (a->min != b->min)
+		return a->min < b->min ? -1 : 1;
+	if (a->max != b->max)
+		return a->max < b->max ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/*
+ * Rewrite one run (sorted by id) so that patterns sharing one alternative
+ * become one group entry. Only patterns with a single entry in the run and
+ * no dup alternative anywhere are grouped; the others keep their entries,
+ * first, in id order (so "skip the other tails of this id" and
+ * matched_above still find them). Returns the run's new length.
+ */
+static int regroup(struct rt_trie *t, struct rt_trie_entry *run, uint32_t n, uint32_t *out_n,
+		   uint32_t *gcap)
+{
+	*out_n = n;
+	if (n < 2)
+		goto clear;
+	struct rt_trie_entry *tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	uint32_t na = 0, nb = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		bool alone = (!i || run[i - 1].id != run[i].id) && (i + 1 == n || run[i + 1].id != run[i].id);
+		if (alone && !run[i].dup)
+			tmp[n - 1 - nb++] = run[i]; /* groupable, from the back */
+		else
+			run[na++] = run[i];
+	}
+	struct rt_trie_entry *b = &tmp[n - nb];
+	qsort(b, nb, sizeof(*b), key_cmp);
+	uint32_t w = na;
+	for (uint32_t i = 0, j; i < nb; i = j) {
+		for (j = i + 1; j < nb && j - i < 0xffff && b[j].tail == b[i].tail &&
+				b[j].min == b[i].min && b[j].max == b[i].max;
+		     j++)
+			;
+		struct rt_trie_entry e = b[i];
+		if (j - i > 1) {
+			if (t->n_gids + (j - i) > *gcap) {
+				uint32_t cap = *gcap ? *gcap : 256;
+				while (cap < t->n_gids + (j - i))
+					cap *= 2;
+				uint32_t *g = realloc(t->gids, cap * sizeof(*g));
+				if (!g) {
+					free(tmp);
+					return -ENOMEM;
+				}
+				t->gids = g;
+				*gcap = cap;
+			}
+			e.id = t->n_gids;
+			e.group = (uint16_t)(j - i);
+			for (uint32_t k = i; k < j; k++)
+				t->gids[t->n_gids++] = b[k].id;
+		}
+		run[w++] = e;
+	}
+	free(tmp);
+	*out_n = w;
+clear:
+	for (uint32_t i = 0; i < *out_n; i++)
+		run[i].dup &= 1;
+	return 0;
+}
+
+/* The hashed items (non-empty literals) into t->slots, runs of more than one
+ * entry from entries[*e] on. */
+static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
+		       uint32_t n_hashed, uint32_t *e, uint32_t *gcap)
+{
+	/* At most half full: a group then all but never overflows. */
+	uint32_t groups = 1;
+	while (groups * 16ull < 2ull * n_hashed && groups < MAX_GROUPS)
+		groups <<= 1;
+	if (groups * 16ull < n_hashed)
+		return -E2BIG;
+	uint32_t size = groups * 16;
 	int rc = -ENOMEM;
-	struct rt_trie_item *items = bld->items; /* sorted in place */
-	struct build b = {.items = items};
-	t->entries = malloc(bld->n * sizeof(*t->entries));
-	if (!t->entries)
+	uint32_t *cnt = calloc(size, sizeof(uint32_t));
+	uint32_t *cur = malloc(size * sizeof(uint32_t));
+	uint32_t *at = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
+	t->slots = rt_big_calloc(size, sizeof(*t->slots));
+	t->tags = rt_big_calloc(size, 1);
+	if (!cnt || !cur || !at || !t->slots || !t->tags)
 		goto out;
-	qsort(items, bld->n, sizeof(*items), item_cmp);
+	memset(t->tags, RT_TRIE_EMPTY, size);
+	t->group_mask = groups - 1;
+
+	for (uint32_t i = 0; i < n_items; i++) {
+		const struct rt_trie_item *it = &items[i];
+		if (it->tree || !it->len)
+			continue;
+		uint64_t code = lit_code(it->lit, it->len), h = hash_of(code);
+		uint8_t tag = tag_of(h);
+		uint32_t s = UINT32_MAX;
+		for (uint32_t g = group_of(t, h);; g = (g + 1) & t->group_mask) {
+			for (uint32_t m = tag_match(&t->tags[g * 16], tag); m; m &= m - 1) {
+				uint32_t k = g * 16 + (uint32_t)__builtin_ctz(m);
+				if (t->slots[k].key == code) {
+					s = k;
+					break;
+				}
+			}
+			if (s != UINT32_MAX)
+				break;
+			uint32_t m = tag_match(&t->tags[g * 16], RT_TRIE_EMPTY);
+			if (m) {
+				s = g * 16 + (uint32_t)__builtin_ctz(m);
+				t->tags[s] = tag;
+				t->slots[s].key = code;
+				break;
+			}
+		}
+		cnt[s]++;
+		at[i] = s;
+		unsigned digits = it->len - (it->lit[0] == '+');
+		if (it->lit[0] == '+')
+			t->len_plus |= 1u << digits;
+		else
+			t->len_bare |= 1u << digits;
+	}
+	for (uint32_t s = 0; s < size; s++) {
+		if (cnt[s] > 1) {
+			cur[s] = *e;
+			*e += cnt[s];
+		}
+	}
+	for (uint32_t i = 0; i < n_items; i++) {
+		const struct rt_trie_item *it = &items[i];
+		if (it->tree || !it->len)
+			continue;
+		struct rt_trie_slot *sl = &t->slots[at[i]];
+		if (cnt[at[i]] == 1) {
+			uint64_t kind = it->tail + (it->dup ? 3u : 0u); /* nogroup is moot alone */
+			sl->key |= kind << KIND_SHIFT;
+			sl->a = it->id;
+			sl->b = it->min;
+			sl->c = it->max;
+		} else {
+			t->entries[cur[at[i]]++] = entry_of(it);
+		}
+	}
+	for (uint32_t s = 0; s < size; s++) {
+		if (cnt[s] > 1) {
+			struct rt_trie_slot *sl = &t->slots[s];
+			uint32_t first = cur[s] - cnt[s], n;
+			sort_run(&t->entries[first], cnt[s]);
+			if (regroup(t, &t->entries[first], cnt[s], &n, gcap))
+				goto out;
+			const struct rt_trie_entry *one = &t->entries[first];
+			if (n == 1 && !one->group) {
+				sl->key |= (uint64_t)(one->tail + (one->dup ? 3u : 0u)) << KIND_SHIFT;
+				sl->a = one->id;
+				sl->b = one->min;
+				sl->c = one->max;
+				continue;
+			}
+			sl->key |= (uint64_t)KIND_RUN << KIND_SHIFT;
+			sl->a = first;
+			sl->b = (uint16_t)n;
+			sl->c = (uint16_t)(n >> 16);
+		}
+	}
+	rc = 0;
+out:
+	free(cnt);
+	free(cur);
+	free(at);
+	return rc;
+}
+
+/* The tree items (sorted in place) into t->nodes, entries from *e on. */
+static int build_tree(struct rt_trie *t, struct rt_trie_item *items, uint32_t n, uint32_t *e)
+{
+	int rc = -ENOMEM;
+	struct build b = {.items = items};
+	qsort(items, n, sizeof(*items), item_cmp);
 
 	/* Sorted, each literal adds one node per byte past what it shares
 	 * with the previous one: the exact node count, allocated once. */
 	size_t n_nodes = 1;
-	for (uint32_t i = 0; i < bld->n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		size_t common = 0;
 		if (i)
 			while (common < items[i].len && common < items[i - 1].len &&
@@ -197,28 +492,24 @@ int rt_trie_build(struct rt_trie *t, struct rt_trie_builder *bld)
 	if (!b.nodes || !b.lo || !b.hi || !b.n_ent || !b.depth)
 		goto out;
 	b.cap = (uint32_t)n_nodes;
-	build_nodes(&b, bld->n);
+	build_nodes(&b, n);
 	if (b.overflow) {
 		rc = -EINVAL;
 		goto out;
 	}
 
 	/* Entries in node order, so a node's run ends where the next begins. */
-	uint32_t e = 0;
 	for (uint32_t i = 0; i < b.n_nodes; i++) {
-		b.nodes[i].entry = e;
-		for (uint32_t k = 0; k < b.n_ent[i]; k++, e++) {
-			const struct rt_trie_item *it = &items[b.lo[i] + k];
-			t->entries[e] = (struct rt_trie_entry){
-				.id = it->id, .min = it->min, .max = it->max, .tail = it->tail,
-				.dup = it->dup};
+		b.nodes[i].entry = *e;
+		for (uint32_t k = 0; k < b.n_ent[i]; k++) {
+			t->entries[*e] = entry_of(&items[b.lo[i] + k]);
+			t->entries[(*e)++].dup &= 1;
 		}
 	}
-	b.nodes[b.n_nodes].entry = e;
+	b.nodes[b.n_nodes].entry = *e;
 	t->nodes = b.nodes;
 	b.nodes = NULL;
 	t->n_nodes = b.n_nodes;
-	t->n_entries = e;
 	rc = 0;
 out:
 	free(b.nodes);
@@ -226,6 +517,60 @@ out:
 	free(b.hi);
 	free(b.n_ent);
 	free(b.depth);
+	return rc;
+}
+
+int rt_trie_build(struct rt_trie *t, struct rt_trie_builder *bld)
+{
+	memset(t, 0, sizeof(*t));
+	if (!bld->n)
+		return 0;
+	int rc = -ENOMEM;
+	struct rt_trie_item *items = bld->items;
+	uint32_t n = bld->n, n_root = 0, n_hashed = 0, n_tree = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (items[i].tree)
+			n_tree++;
+		else if (items[i].len)
+			n_hashed++;
+		else
+			n_root++;
+		/* Items of one id are added together: count each id once. */
+		if (!i || items[i - 1].id != items[i].id) {
+			if (items[i].tree)
+				t->n_ids_tree++;
+			else
+				t->n_ids_hashed++;
+		}
+	}
+	t->entries = malloc(n * sizeof(*t->entries));
+	if (!t->entries)
+		goto out;
+
+	uint32_t e = 0;
+	t->root_first = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!items[i].tree && !items[i].len)
+			t->entries[e++] = entry_of(&items[i]);
+	uint32_t gcap = 0;
+	sort_run(t->entries, e);
+	if (regroup(t, t->entries, e, &t->root_n, &gcap))
+		goto out;
+	if (n_hashed && (rc = build_table(t, items, n, n_hashed, &e, &gcap)))
+		goto out;
+
+	if (n_tree) {
+		/* Move the tree items to the front (their order is re-sorted). */
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (items[i].tree)
+				items[k++] = items[i];
+		if ((rc = build_tree(t, items, k, &e)))
+			goto out;
+	}
+	t->n_entries = e;
+	rc = 0;
+out:
 	if (rc)
 		rt_trie_free(t);
 	return rc;
@@ -233,6 +578,9 @@ out:
 
 void rt_trie_free(struct rt_trie *t)
 {
+	free(t->gids);
+	rt_big_free(t->slots);
+	rt_big_free(t->tags);
 	free(t->nodes);
 	free(t->entries);
 	memset(t, 0, sizeof(*t));
@@ -240,9 +588,12 @@ void rt_trie_free(struct rt_trie *t)
 
 size_t rt_trie_memory(const struct rt_trie *t)
 {
-	if (!t->n_nodes)
-		return 0;
-	return (t->n_nodes + 1) * sizeof(*t->nodes) + t->n_entries * sizeof(*t->entries);
+	size_t m = (size_t)t->n_entries * sizeof(*t->entries) + (size_t)t->n_gids * sizeof(uint32_t);
+	if (t->slots)
+		m += ((size_t)t->group_mask + 1) * 16 * (sizeof(*t->slots) + 1);
+	if (t->n_nodes)
+		m += (t->n_nodes + 1) * sizeof(*t->nodes);
+	return m;
 }
 
 /*
@@ -288,60 +639,272 @@ static inline uint32_t child_of(const struct rt_trie_node *n, int c)
 	return n->child + popcount11(n->mask & ((1u << c) - 1));
 }
 
+
+/* Where matches go: a callback, or an array (collect). */
+struct sink {
+	rt_match_fn fn;
+	void *ctx;
+	uint32_t *ids;
+	uint32_t n, cap;
+};
+
+static inline int emit(struct sink *k, uint32_t id)
+{
+	if (!k->ids)
+		return k->fn(id, k->ctx);
+	if (k->n < k->cap)
+		k->ids[k->n] = id;
+	k->n++;
+	return 0;
+}
+
+static int emit_group(struct sink *k, const uint32_t *ids, uint32_t n)
+{
+	if (!k->ids) {
+		for (uint32_t i = 0; i < n; i++)
+			if (k->fn(ids[i], k->ctx))
+				return 1;
+		return 0;
+	}
+	uint32_t room = k->n < k->cap ? k->cap - k->n : 0;
+	memcpy(k->ids + k->n, ids, (n < room ? n : room) * sizeof(*ids));
+	k->n += n;
+	return 0;
+}
+
+/* Has id an entry in this run whose tail holds at depth p? (Only asked
+ * for patterns with a dup alternative, which are never grouped.) */
+static bool run_has(const struct rt_trie *t, uint32_t first, uint32_t n, uint32_t id, size_t p,
+		    struct probe *pr)
+{
+	for (uint32_t k = first; k < first + n; k++)
+		if (!t->entries[k].group && t->entries[k].id == id && tail_ok(&t->entries[k], p, pr))
+			return true;
+	return false;
+}
+
 /* Did an alternative of `id` at a shallower node (depth < p) match? Only
  * asked for entries marked dup, i.e. rarely; walks the path again. */
-static bool matched_above(const struct rt_trie *t, struct probe *pr, size_t p, uint32_t id)
+static bool matched_above_tree(const struct rt_trie *t, struct probe *pr, size_t p, uint32_t id)
 {
 	uint32_t node = 0;
 	for (size_t q = 0; q < p; q++) {
 		const struct rt_trie_node *n = &t->nodes[node];
-		uint32_t lo = n->entry, hi = n[1].entry;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (t->entries[mid].id < id)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (uint32_t k = lo; k < n[1].entry && t->entries[k].id == id; k++)
-			if (tail_ok(&t->entries[k], q, pr))
-				return true;
+		if (run_has(t, n->entry, n[1].entry - n->entry, id, q, pr))
+			return true;
 		node = child_of(n, sym_of((unsigned char)pr->s[q]));
 	}
 	return false;
 }
 
-int rt_trie_match(const struct rt_trie *t, const char *s, size_t len, rt_match_fn fn, void *ctx)
+static const struct rt_trie_slot *find_slot(const struct rt_trie *t, uint64_t code, uint64_t h)
 {
-	if (!t->n_nodes)
-		return 0;
-	struct probe pr = {.s = s, .len = len, .end = len, .nl = -1};
-	if (len && s[len - 1] == '\n')
-		pr.end = len - 1;
-	size_t i = 1;
-	while (i < len && (unsigned)(s[i] - '0') < 10)
-		i++;
-	pr.first_nd = len ? i : 0;
+	uint8_t tag = tag_of(h);
+	for (uint32_t g = group_of(t, h);; g = (g + 1) & t->group_mask) {
+		const uint8_t *tags = &t->tags[(size_t)g * 16];
+		for (uint32_t m = tag_match(tags, tag); m; m &= m - 1) {
+			const struct rt_trie_slot *sl = &t->slots[(size_t)g * 16 + (uint32_t)__builtin_ctz(m)];
+			if ((sl->key & KEY_CODE) == code)
+				return sl;
+		}
+		if (tag_match(tags, RT_TRIE_EMPTY))
+			return NULL;
+	}
+}
 
+static inline struct rt_trie_entry inline_entry(const struct rt_trie_slot *sl)
+{
+	unsigned kind = (unsigned)(sl->key >> KIND_SHIFT);
+	return (struct rt_trie_entry){
+		.id = sl->a, .min = sl->b, .max = sl->c, .tail = (uint8_t)(kind % 3),
+		.dup = kind >= 3};
+}
+
+static bool slot_has(const struct rt_trie *t, const struct rt_trie_slot *sl, uint32_t id, size_t p,
+		     struct probe *pr)
+{
+	if ((sl->key >> KIND_SHIFT) == KIND_RUN)
+		return run_has(t, sl->a, sl->b | (uint32_t)sl->c << 16, id, p, pr);
+	struct rt_trie_entry e = inline_entry(sl);
+	return e.id == id && tail_ok(&e, p, pr);
+}
+
+/* The same for a hashed pattern: its empty-literal alternatives, then every
+ * shorter prefix of the number some literal has. */
+static bool matched_above_hash(const struct rt_trie *t, struct probe *pr, size_t p, uint32_t id)
+{
+	if (t->root_n && run_has(t, t->root_first, t->root_n, id, 0, pr))
+		return true;
+	const char *s = pr->s;
+	size_t i = 0;
+	uint64_t code = 0;
+	uint32_t lens = t->len_bare;
+	if (pr->len && s[0] == '+') {
+		code = KEY_PLUS;
+		i = 1;
+		lens = t->len_plus;
+	}
+	for (unsigned k = 0;; k++, i++) {
+		if (i >= p)
+			return false;
+		if (lens >> k & 1 && (i || k)) {
+			const struct rt_trie_slot *sl = find_slot(t, code, hash_of(code));
+			if (sl && slot_has(t, sl, id, i, pr))
+				return true;
+		}
+		code |= (uint64_t)(s[i] - '0' + 1) << (4 * k);
+	}
+}
+
+/* Every pattern of a run whose tail holds at depth p, once per id. */
+static int visit(const struct rt_trie *t, const struct rt_trie_entry *run, uint32_t n, size_t p,
+		 struct probe *pr, bool tree, struct sink *k)
+{
+	for (uint32_t j = 0; j < n; j++) {
+		const struct rt_trie_entry *e = &run[j];
+		if (!tail_ok(e, p, pr))
+			continue;
+		if (e->group) {
+			if (emit_group(k, &t->gids[e->id], e->group))
+				return 1;
+			continue;
+		}
+		bool above = e->dup && (tree ? matched_above_tree(t, pr, p, e->id)
+					     : matched_above_hash(t, pr, p, e->id));
+		if (!above && emit(k, e->id))
+			return 1;
+		/* Reported (or already was): skip its other tails here. */
+		while (j + 1 < n && !run[j + 1].group && run[j + 1].id == e->id)
+			j++;
+	}
+	return 0;
+}
+
+static int walk_tree(const struct rt_trie *t, struct probe *pr, struct sink *k)
+{
+	const char *s = pr->s;
 	uint32_t node = 0;
 	for (size_t p = 0;; p++) {
 		const struct rt_trie_node *n = &t->nodes[node];
-		uint32_t hi = n[1].entry;
-		for (uint32_t k = n->entry; k < hi; k++) {
-			const struct rt_trie_entry *e = &t->entries[k];
-			if (!tail_ok(e, p, &pr))
-				continue;
-			if (!(e->dup && matched_above(t, &pr, p, e->id)) && fn(e->id, ctx))
-				return 1;
-			/* Reported (or already was): skip its other tails here. */
-			while (k + 1 < hi && t->entries[k + 1].id == e->id)
-				k++;
-		}
-		if (p == len || !n->mask)
+		if (visit(t, &t->entries[n->entry], n[1].entry - n->entry, p, pr, true, k))
+			return 1;
+		if (p == pr->len || !n->mask)
 			return 0;
 		int c = sym_of((unsigned char)s[p]);
 		if (c < 0 || !(n->mask >> c & 1))
 			return 0;
 		node = child_of(n, c);
 	}
+}
+
+static int match(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
+{
+	if (!t->n_entries && !t->slots)
+		return 0;
+	struct probe pr = {.s = s, .len = len, .end = len, .nl = -1};
+	if (len && s[len - 1] == '\n')
+		pr.end = len - 1;
+
+	/* One pass over the number: where its digits end (for the tail
+	 * checks) and the code of every prefix some literal is as long as,
+	 * each slot prefetched as soon as known; then the slots are read in
+	 * length order, their cache misses overlapping. */
+	uint64_t code[RT_TRIE_HASH_DIGITS + 1];
+	uint64_t hs[RT_TRIE_HASH_DIGITS + 1];
+	uint8_t depth[RT_TRIE_HASH_DIGITS + 1];
+	unsigned np = 0;
+	uint64_t c = 0;
+	uint32_t lens = t->len_bare;
+	size_t i = 0;
+	if (len && s[0] == '+') {
+		c = KEY_PLUS;
+		i = 1;
+		lens = t->len_plus;
+	}
+	if (!t->slots)
+		lens = 0;
+	if (lens & 1) { /* the literal '+' alone */
+		code[np] = c;
+		depth[np] = 1;
+		hs[np] = hash_of(c);
+		__builtin_prefetch(&t->tags[(size_t)group_of(t, hs[np]) * 16]);
+		np++;
+	}
+	for (unsigned d, dn = 0; i < len && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9;
+	     dn++, i++) {
+		if (dn < RT_TRIE_HASH_DIGITS) {
+			c |= (uint64_t)(d + 1) << (4 * dn);
+			if (lens >> (dn + 1) & 1) {
+				code[np] = c;
+				depth[np] = (uint8_t)(i + 1);
+				hs[np] = hash_of(c);
+				__builtin_prefetch(&t->tags[(size_t)group_of(t, hs[np]) * 16]);
+				np++;
+			}
+		}
+	}
+	pr.first_nd = !len ? 0 : i > 1 ? i : 1;
+	if (pr.first_nd == 1)
+		while (pr.first_nd < len && (unsigned)(s[pr.first_nd] - '0') < 10)
+			pr.first_nd++;
+
+	/* The tags name the slots worth reading: start loading all of them
+	 * before comparing any, so those misses overlap too. */
+	uint32_t cand[RT_TRIE_HASH_DIGITS + 1];
+	for (unsigned j = 0; j < np; j++) {
+		const uint8_t *tags = &t->tags[(size_t)group_of(t, hs[j]) * 16];
+		cand[j] = tag_match(tags, tag_of(hs[j]));
+		for (uint32_t m = cand[j]; m; m &= m - 1)
+			__builtin_prefetch(&t->slots[(size_t)(tags - t->tags) + (uint32_t)__builtin_ctz(m)]);
+		if (!tag_match(tags, RT_TRIE_EMPTY))
+			cand[j] = UINT32_MAX; /* a full group: the slow way */
+	}
+
+	if (t->root_n && visit(t, &t->entries[t->root_first], t->root_n, 0, &pr, false, k))
+		return 1;
+	for (unsigned j = 0; j < np; j++) {
+		const struct rt_trie_slot *sl = NULL;
+		if (cand[j] == UINT32_MAX) {
+			sl = find_slot(t, code[j], hs[j]);
+		} else {
+			size_t g = (size_t)group_of(t, hs[j]) * 16;
+			for (uint32_t m = cand[j]; m; m &= m - 1) {
+				const struct rt_trie_slot *x = &t->slots[g + (uint32_t)__builtin_ctz(m)];
+				if ((x->key & KEY_CODE) == code[j]) {
+					sl = x;
+					break;
+				}
+			}
+		}
+		if (!sl)
+			continue;
+		int stop;
+		if ((sl->key >> KIND_SHIFT) == KIND_RUN) {
+			stop = visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, depth[j], &pr,
+				     false, k);
+		} else {
+			struct rt_trie_entry e = inline_entry(sl);
+			stop = visit(t, &e, 1, depth[j], &pr, false, k);
+		}
+		if (stop)
+			return 1;
+	}
+
+	if (t->n_nodes)
+		return walk_tree(t, &pr, k);
+	return 0;
+}
+
+int rt_trie_match(const struct rt_trie *t, const char *s, size_t len, rt_match_fn fn, void *ctx)
+{
+	struct sink k = {.fn = fn, .ctx = ctx};
+	return match(t, s, len, &k);
+}
+
+uint32_t rt_trie_collect(const struct rt_trie *t, const char *s, size_t len, uint32_t *ids,
+			 uint32_t n, uint32_t cap)
+{
+	struct sink k = {.ids = ids, .n = n, .cap = cap};
+	match(t, s, len, &k);
+	return k.n;
 }

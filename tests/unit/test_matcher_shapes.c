@@ -267,7 +267,13 @@ static void classifier_table(void **state)
 /* ---- mixed route sets against PCRE2 ---------------------------------------- */
 
 static const char *const CC[] = {"1", "44", "49", "1425", "1206", "4420", "33", "7"};
-#define N_CC (sizeof(CC) / sizeof(CC[0]))
+/* Prefixes long enough that literals cross RT_TRIE_HASH_DIGITS: patterns
+ * on both sides of the trie (hash table, digit tree) in one matcher. */
+static const char *const LONG_CC[] = {"1",           "44",           "1425555",
+				      "14255550123", "142555501234", "1425555012345",
+				      "14255550123456"};
+static const char *const *cc_set = CC;
+static uint32_t n_cc = sizeof(CC) / sizeof(CC[0]);
 
 enum { N_SHAPES = 36, FIRST_HS_SHAPE = 24 };
 
@@ -278,7 +284,7 @@ enum { N_SHAPES = 36, FIRST_HS_SHAPE = 24 };
  */
 static void shape(uint32_t k, char *out, size_t len, char *hint, size_t hlen)
 {
-	const char *c = CC[rnd(N_CC)];
+	const char *c = cc_set[rnd(n_cc)];
 	char d[8], e[8], f[8];
 	digits(d, 1 + (int)rnd(3));
 	digits(e, 1 + (int)rnd(3));
@@ -421,6 +427,12 @@ static int on_id(unsigned id, void *p)
 	return 0;
 }
 
+static uint32_t ids_hashed, ids_tree; /* lowered patterns on each side of the trie */
+static uint32_t ids_grouped;          /* ids in shared-alternative groups */
+static bool anchored_only;
+static bool reuse;                    /* most patterns repeat an earlier one */            /* no unanchored Hyperscan shapes (24, 25) */
+static uint32_t sets_filtered;        /* sets whose Hyperscan prefix filter was on */
+
 static void mixed_set(uint32_t n_routes, uint32_t n_numbers, uint64_t *matches, uint32_t *n_trie,
 		      uint32_t *n_hs)
 {
@@ -433,7 +445,15 @@ static void mixed_set(uint32_t n_routes, uint32_t n_numbers, uint64_t *matches, 
 	uint8_t *hit = calloc(n_routes, 1);
 	assert_true(pats && hints && pp && names && srcs && ref && hit);
 	for (uint32_t r = 0; r < n_routes; r++) {
-		shape(rnd(N_SHAPES), pats[r], sizeof(pats[r]), hints[r], sizeof(hints[r]));
+		uint32_t k = rnd(N_SHAPES);
+		while (anchored_only && (k == 24 || k == 25))
+			k = rnd(N_SHAPES);
+		shape(k, pats[r], sizeof(pats[r]), hints[r], sizeof(hints[r]));
+		if (reuse && r && rnd(10) < 7) {
+			uint32_t from = rnd(r < 12 ? r : 12);
+			memcpy(pats[r], pats[from], sizeof(pats[r]));
+			memcpy(hints[r], hints[from], sizeof(hints[r]));
+		}
 		pp[r] = pats[r];
 		names[r] = pats[r];
 		ref[r] = pcre(pats[r]);
@@ -451,6 +471,10 @@ static void mixed_set(uint32_t n_routes, uint32_t n_numbers, uint64_t *matches, 
 	assert_int_equal(rt_matcher_ready(&m, &hs), 0);
 	*n_trie += m.n_trie;
 	*n_hs += m.n - m.n_trie;
+	ids_hashed += m.trie.n_ids_hashed;
+	ids_tree += m.trie.n_ids_tree;
+	sets_filtered += m.hs_filter;
+	ids_grouped += m.trie.n_gids;
 
 	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
 	for (uint32_t i = 0; i < n_numbers; i++) {
@@ -507,6 +531,78 @@ static void mixed_sets_equal_pcre2(void **state)
 		      total, (unsigned long long)matches, n_trie, n_hs);
 	/* Both halves exercised, and numbers that hit as well as miss. */
 	assert_true(n_trie > n_hs && n_hs > 0);
+	assert_true(matches > total / 2);
+}
+
+/* The same with literals of 9 to 18 digits: the hash table holds those of
+ * up to RT_TRIE_HASH_DIGITS, whole patterns with a longer one go to the
+ * digit tree, and both answer in one scan. */
+static void long_literals_equal_pcre2(void **state)
+{
+	const char *env = getenv("STROWGER_DIFF_NUMBERS");
+	uint32_t total = env ? (uint32_t)strtoul(env, NULL, 10) / 2 : 50000;
+	const uint32_t sets = 10;
+	uint64_t matches = 0;
+	uint32_t n_trie = 0, n_hs = 0;
+	rng_state = 0x10a9ba5eull;
+	cc_set = LONG_CC;
+	n_cc = sizeof(LONG_CC) / sizeof(LONG_CC[0]);
+	ids_hashed = ids_tree = 0;
+	for (uint32_t i = 0; i < sets; i++)
+		mixed_set(20 + rnd(200), total / sets, &matches, &n_trie, &n_hs);
+	cc_set = CC;
+	n_cc = sizeof(CC) / sizeof(CC[0]);
+	print_message("%u numbers, %llu matches; %u patterns in the trie (%u hashed, %u in the "
+		      "tree), %u in Hyperscan\n",
+		      total, (unsigned long long)matches, n_trie, ids_hashed, ids_tree, n_hs);
+	assert_true(n_trie > n_hs && n_hs > 0);
+	assert_true(ids_hashed > 50 && ids_tree > 50);
+	assert_true(matches > total / 2);
+}
+
+/* The same pattern (so the same alternatives) routed many times over, as
+ * per-site routes of one tenant are: the trie reports them as groups, which
+ * must still name every id once. */
+static void shared_alternatives_equal_pcre2(void **state)
+{
+	const char *env = getenv("STROWGER_DIFF_NUMBERS");
+	uint32_t total = env ? (uint32_t)strtoul(env, NULL, 10) / 2 : 50000;
+	const uint32_t sets = 10;
+	uint64_t matches = 0;
+	uint32_t n_trie = 0, n_hs = 0;
+	rng_state = 0x5ba7edull;
+	reuse = true;
+	ids_grouped = 0;
+	for (uint32_t i = 0; i < sets; i++)
+		mixed_set(20 + rnd(200), total / sets, &matches, &n_trie, &n_hs);
+	reuse = false;
+	print_message("%u numbers, %llu matches; %u patterns in the trie (%u ids in groups), %u in "
+		      "Hyperscan\n",
+		      total, (unsigned long long)matches, n_trie, ids_grouped, n_hs);
+	assert_true(ids_grouped > n_trie / 2);
+	assert_true(matches > total);
+}
+
+/* Every Hyperscan pattern anchored with a literal prefix: the matcher skips
+ * the Hyperscan scan for numbers starting with none of the prefixes, which
+ * must not lose a match. */
+static void hs_prefix_filter_equal_pcre2(void **state)
+{
+	const char *env = getenv("STROWGER_DIFF_NUMBERS");
+	uint32_t total = env ? (uint32_t)strtoul(env, NULL, 10) / 2 : 50000;
+	const uint32_t sets = 10;
+	uint64_t matches = 0;
+	uint32_t n_trie = 0, n_hs = 0;
+	rng_state = 0xf117e4ull;
+	anchored_only = true;
+	sets_filtered = 0;
+	for (uint32_t i = 0; i < sets; i++)
+		mixed_set(20 + rnd(200), total / sets, &matches, &n_trie, &n_hs);
+	anchored_only = false;
+	print_message("%u numbers, %llu matches; %u in the trie, %u in Hyperscan, filter on in %u "
+		      "of %u sets\n",
+		      total, (unsigned long long)matches, n_trie, n_hs, sets_filtered, sets);
+	assert_int_equal(sets_filtered, sets);
 	assert_true(matches > total / 2);
 }
 
@@ -622,6 +718,92 @@ static void random_patterns_lowered_exactly(void **state)
 	pcre2_match_data_free(md);
 }
 
+/* Random anchored token patterns (each branch may or may not give the
+ * Hyperscan prefix filter a literal to use) in small matchers: what the
+ * matcher reports, trie and Hyperscan (filtered) together, equals PCRE2. */
+static void random_patterns_matcher_exact(void **state)
+{
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	rng_state = 0xbadc0ffeeull;
+	uint32_t sets = 0, filtered = 0, checks = 0;
+	for (uint32_t it = 0; it < 1500; it++) {
+		char pats[4][160];
+		const char *pp[4], *names[4];
+		struct rt_src srcs[4] = {{0}};
+		pcre2_code *ref[4];
+		uint32_t np = 0;
+		while (np < 4) {
+			char *pat = pats[np];
+			size_t l = 0;
+			static const char *const starts[] = {"^\\+1", "^1", "^", "^\\+", "(?i)^\\+4"};
+			l += (size_t)snprintf(pat, 40, "%s", starts[rnd(5)]);
+			for (uint32_t t = 1 + rnd(7); t-- > 0;) {
+				const char *tok = rnd(3) ? TOKENS[rnd(N_TOKENS)] : rnd(2) ? "|^\\+1" : "[|]";
+				size_t tl = strlen(tok);
+				if (l + tl >= 150)
+					break;
+				memcpy(pat + l, tok, tl);
+				l += tl;
+			}
+			pat[l] = '\0';
+			char err[256];
+			pcre2_code *c = pcre(pat);
+			if (!c)
+				continue;
+			if (rt_matcher_check(pat, err, sizeof(err))) {
+				pcre2_code_free(c);
+				continue;
+			}
+			ref[np] = c;
+			pp[np] = names[np] = pat;
+			np++;
+		}
+		struct rt_diag d;
+		rt_diag_init(&d);
+		struct rt_matcher m;
+		if (rt_matcher_build(&m, pp, np, srcs, "route", names, &d)) {
+			/* The set together can still exceed Hyperscan's limits. */
+			rt_diag_clear(&d);
+			for (uint32_t i = 0; i < np; i++)
+				pcre2_code_free(ref[i]);
+			continue;
+		}
+		sets++;
+		filtered += m.hs_filter;
+		hs_scratch_t *hs = NULL;
+		assert_int_equal(rt_matcher_ready(&m, &hs), 0);
+		for (uint32_t j = 0; j < 40; j++) {
+			char num[32];
+			uint32_t nl = rnd(10);
+			for (uint32_t k = 0; k < nl; k++)
+				num[k] = "+0125912\na|"[rnd(11)];
+			num[nl] = '\0';
+			if (rnd(2) && nl > 1)
+				num[0] = '+', num[1] = '1';
+			size_t len = strlen(num);
+			uint8_t hit[4] = {0};
+			struct got g = {hit, 0, 0};
+			assert_int_equal(rt_matcher_scan(&m, num, len, hs, on_id, &g), 0);
+			for (uint32_t i = 0; i < np; i++) {
+				bool want = pcre_match(ref[i], md, num, len);
+				if (want != (hit[i] == 1))
+					fail_msg("pattern '%s' (filter %d), number '%s': PCRE2 %d, matcher %u",
+						 pats[i], m.hs_filter, num, want, hit[i]);
+				checks++;
+			}
+		}
+		if (hs)
+			hs_free_scratch(hs);
+		rt_matcher_free(&m);
+		for (uint32_t i = 0; i < np; i++)
+			pcre2_code_free(ref[i]);
+	}
+	print_message("%u random sets, %u with the Hyperscan prefix filter, %u checks\n", sets,
+		      filtered, checks);
+	assert_true(filtered > sets / 10 && filtered < sets);
+	pcre2_match_data_free(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +811,10 @@ int main(void)
 		cmocka_unit_test(shapes_go_where_meant),
 		cmocka_unit_test(random_patterns_lowered_exactly),
 		cmocka_unit_test(mixed_sets_equal_pcre2),
+		cmocka_unit_test(long_literals_equal_pcre2),
+		cmocka_unit_test(shared_alternatives_equal_pcre2),
+		cmocka_unit_test(hs_prefix_filter_equal_pcre2),
+		cmocka_unit_test(random_patterns_matcher_exact),
 	};
 	return cmocka_run_group_tests_name("matcher_shapes", tests, NULL, NULL);
 }
