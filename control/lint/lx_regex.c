@@ -764,6 +764,13 @@ enum lx_status lx_compile(const char *pat, size_t len, uint32_t max_states, stru
 	*out = (struct lx_nfa){.start = -1};
 	if (why && whylen)
 		why[0] = '\0';
+	/* Config patterns are C strings; a NUL byte (only a fuzzer makes one)
+	 * is where escapes like "\<NUL>" would be read differently from PCRE2. */
+	if (memchr(pat, '\0', len)) {
+		if (why && whylen)
+			snprintf(why, whylen, "a NUL byte in the pattern");
+		return LX_UNSUPPORTED;
+	}
 
 	int32_t root = parse_alt(&ps);
 	if (root >= 0 && !eof(&ps))
