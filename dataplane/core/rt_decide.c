@@ -273,93 +273,55 @@ static bool valid_number(struct rt_str n)
 	return true;
 }
 
-static void sort_ids(uint32_t *a, uint32_t n)
-{
-	if (n <= 24) {
-		for (uint32_t i = 1; i < n; i++) {
-			uint32_t v = a[i], j = i;
-			while (j > 0 && a[j - 1] > v) {
-				a[j] = a[j - 1];
-				j--;
-			}
-			a[j] = v;
-		}
-		return;
+/*
+ * Ascending sort without allocation (glibc qsort may malloc): insertion sort
+ * for the short lists that are the common case, heapsort otherwise. One
+ * body for route ids and for (position, route) pairs; keys are distinct, so
+ * any correct sort gives the one order.
+ */
+#define RT_DEFINE_SORT(name, T)                                                       \
+	static void name(T *a, uint32_t n)                                             \
+	{                                                                              \
+		if (n <= 24) {                                                         \
+			for (uint32_t i = 1; i < n; i++) {                             \
+				T v = a[i];                                            \
+				uint32_t j = i;                                        \
+				while (j > 0 && a[j - 1] > v) {                        \
+					a[j] = a[j - 1];                               \
+					j--;                                           \
+				}                                                      \
+				a[j] = v;                                              \
+			}                                                              \
+			return;                                                        \
+		}                                                                      \
+		for (uint32_t start = n / 2; start-- > 0;)                             \
+			name##_sift(a, start, n);                                      \
+		for (uint32_t end = n - 1; end > 0; end--) {                           \
+			T t = a[0];                                                    \
+			a[0] = a[end];                                                 \
+			a[end] = t;                                                    \
+			name##_sift(a, 0, end);                                        \
+		}                                                                      \
 	}
-	/* Heapsort: in place, no allocation (glibc qsort may malloc). */
-	for (uint32_t start = n / 2; start-- > 0;) {
-		uint32_t root = start;
-		for (uint32_t child; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n && a[child] < a[child + 1])
-				child++;
-			if (a[root] >= a[child])
-				break;
-			uint32_t t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-		}
-	}
-	for (uint32_t end = n - 1; end > 0; end--) {
-		uint32_t t = a[0];
-		a[0] = a[end];
-		a[end] = t;
-		uint32_t root = 0;
-		for (uint32_t child; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end && a[child] < a[child + 1])
-				child++;
-			if (a[root] >= a[child])
-				break;
-			t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-		}
-	}
-}
 
-/* The same for (position, route) pairs: distinct keys, so any correct sort
- * gives the one order. */
-static void sort_u64(uint64_t *a, uint32_t n)
-{
-	if (n <= 24) {
-		for (uint32_t i = 1; i < n; i++) {
-			uint64_t v = a[i];
-			uint32_t j = i;
-			while (j > 0 && a[j - 1] > v) {
-				a[j] = a[j - 1];
-				j--;
-			}
-			a[j] = v;
-		}
-		return;
+#define RT_DEFINE_SIFT(name, T)                                                       \
+	static void name##_sift(T *a, uint32_t root, uint32_t n)                      \
+	{                                                                              \
+		for (uint32_t child; (child = 2 * root + 1) < n; root = child) {       \
+			if (child + 1 < n && a[child] < a[child + 1])                  \
+				child++;                                               \
+			if (a[root] >= a[child])                                       \
+				break;                                                 \
+			T t = a[root];                                                 \
+			a[root] = a[child];                                            \
+			a[child] = t;                                                  \
+		}                                                                      \
 	}
-	for (uint32_t start = n / 2; start-- > 0;) {
-		uint32_t root = start;
-		for (uint32_t child; (child = 2 * root + 1) < n; root = child) {
-			if (child + 1 < n && a[child] < a[child + 1])
-				child++;
-			if (a[root] >= a[child])
-				break;
-			uint64_t t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-		}
-	}
-	for (uint32_t end = n - 1; end > 0; end--) {
-		uint64_t t = a[0];
-		a[0] = a[end];
-		a[end] = t;
-		uint32_t root = 0;
-		for (uint32_t child; (child = 2 * root + 1) < end; root = child) {
-			if (child + 1 < end && a[child] < a[child + 1])
-				child++;
-			if (a[root] >= a[child])
-				break;
-			t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-		}
-	}
-}
+
+RT_DEFINE_SIFT(sort_ids, uint32_t)
+RT_DEFINE_SORT(sort_ids, uint32_t)
+RT_DEFINE_SIFT(sort_u64, uint64_t)
+RT_DEFINE_SORT(sort_u64, uint64_t)
 
 struct collect {
 	uint32_t *ids;
