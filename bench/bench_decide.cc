@@ -243,6 +243,76 @@ void BM_DecideCarrier(benchmark::State &state)
 }
 BENCHMARK(BM_DecideCarrier)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000);
 
+// The bare route matcher over bursts of RT_BURST numbers, its stages run
+// over the whole burst before the next (rt_matcher_probe_*): the ceiling
+// for the route match step of rt_decide_burst. ns per lookup.
+double bare_walk_burst_ns(Workload *w, size_t iters)
+{
+	const rt_matcher *m = rt_snapshot_route_matcher(w->snap);
+	static rt_matcher_probe pr[RT_BURST];
+	uint32_t ids[64];
+	size_t hits = 0, mask = w->queries.size() - 1, i = 0;
+	double t0 = cpu_now();
+	while (i < iters) {
+		for (unsigned k = 0; k < RT_BURST; k++) {
+			const rt_query &q = w->queries[(i + k) & mask];
+			rt_matcher_probe_start(m, q.called.p, q.called.len, &pr[k]);
+		}
+		for (unsigned k = 0; k < RT_BURST; k++)
+			rt_matcher_probe_tags(m, &pr[k]);
+		for (unsigned k = 0; k < RT_BURST; k++) {
+			uint32_t n = 0;
+			rt_matcher_probe_collect(m, &pr[k], w->hs, ids, 64, &n);
+			hits += n;
+		}
+		i += RT_BURST;
+	}
+	double s = cpu_now() - t0;
+	benchmark::DoNotOptimize(hits);
+	return 1e9 * s / (double)(i ? i : 1);
+}
+
+// Decisions in bursts of RT_BURST (rt_decide_burst), what a worker does
+// with a received burst: the same answers as one at a time (the unit tests
+// check), the lookups' cache misses overlapped across the burst. Also
+// times the single and the burst bare walks in the same run (trie_ns,
+// trie_burst_ns) and the decision rate over each walk rate (vs_trie,
+// vs_trie_burst).
+void BM_DecideCarrierBurst(benchmark::State &state)
+{
+	Workload *w = carrier((size_t)state.range(0), 0);
+	if (!w) {
+		state.SkipWithError("cannot build the workload");
+		return;
+	}
+	rt_health_view hv{w->gw.data(), nullptr};
+	static rt_answer ans[RT_BURST];
+	rt_answer *ap[RT_BURST];
+	const rt_query *qp[RT_BURST];
+	for (unsigned k = 0; k < RT_BURST; k++)
+		ap[k] = &ans[k];
+	size_t i = 0, routed = 0, mask = w->queries.size() - 1;
+	double t0 = cpu_now();
+	for (auto _ : state) {
+		for (unsigned k = 0; k < RT_BURST; k++)
+			qp[k] = &w->queries[(i + k) & mask];
+		rt_decide_burst(w->snap, &hv, qp, RT_BURST, w->sc, ap);
+		for (unsigned k = 0; k < RT_BURST; k++)
+			routed += ans[k].status == RT_ROUTED;
+		i += RT_BURST;
+	}
+	double decide_ns = 1e9 * (cpu_now() - t0) / (double)(i ? i : 1);
+	report(state, w, routed, i);
+	state.SetItemsProcessed((int64_t)i);
+	double trie_ns = bare_walk_ns(w, i), burst_ns = bare_walk_burst_ns(w, i);
+	state.counters["decide_ns"] = decide_ns;
+	state.counters["trie_ns"] = trie_ns;
+	state.counters["trie_burst_ns"] = burst_ns;
+	state.counters["vs_trie"] = trie_ns / decide_ns;
+	state.counters["vs_trie_burst"] = burst_ns / decide_ns;
+}
+BENCHMARK(BM_DecideCarrierBurst)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000);
+
 // The same with 1% of the patterns left to Hyperscan.
 void BM_DecideCarrierMixed(benchmark::State &state)
 {

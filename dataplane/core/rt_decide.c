@@ -15,6 +15,8 @@
 
 #include "rt_snapshot_int.h"
 
+#define RT_BURST_IDS 64
+
 struct rt_scratch {
 	hs_scratch_t *hs;
 	pcre2_match_data *md;
@@ -47,6 +49,10 @@ struct rt_scratch {
 		char out[RT_NUM_MAX];
 	} xl[4];
 	uint32_t n_xl;
+	/* rt_decide_burst: each number's matcher probe, and its matched route
+	 * ids (RT_BURST_IDS at most; more and the decision collects again). */
+	struct rt_matcher_probe bp[RT_BURST];
+	uint32_t bids[RT_BURST][RT_BURST_IDS];
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -250,6 +256,10 @@ struct walk {
 	uint32_t n_healthy;
 	uint32_t n_degraded;
 	uint32_t n_matched; /* for the dialled number (depth 0) */
+	/* The dialled number's matched route ids, when a burst collected them
+	 * already (pre_n of them, unsorted); NULL: route_number collects. */
+	uint32_t *pre;
+	uint32_t pre_n;
 	bool permitted;
 	bool full;
 	bool scan_failed;
@@ -648,7 +658,10 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	const struct rt_policy *pol = w->pol;
 	struct rt_scratch *sc = w->sc;
 	struct collect c = {sc->matched[depth], 0, sc->matched_cap};
-	if (rt_matcher_collect(&s->route_m, num, len, sc->hs, c.ids, c.cap, &c.n)) {
+	if (depth == 0 && w->pre) {
+		c.ids = w->pre;
+		c.n = w->pre_n;
+	} else if (rt_matcher_collect(&s->route_m, num, len, sc->hs, c.ids, c.cap, &c.n)) {
 		w->scan_failed = true;
 		return;
 	}
@@ -699,23 +712,34 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	if (few)
 		for (uint32_t i = 0; i < c.n; i++)
 			__builtin_prefetch(&s->routes[c.ids[i]]);
+	const uint16_t *pos = pol->pos;
 	for (uint32_t i = 0; i < c.n; i++) {
 		uint32_t r = c.ids[i], u = few ? UINT32_MAX : s->route_usage[r];
-		if (u != UINT32_MAX) {
-			if (sc->u_stamp[u] == sc->epoch)
-				pairs[np++] = (uint64_t)sc->u_pos[u] << 32 | r;
-			continue;
+		const uint32_t *us = &u;
+		uint32_t nu = 1;
+		if (u == UINT32_MAX) {
+			us = rt_route_usages(&s->routes[r]);
+			nu = s->routes[r].n_usages;
 		}
-		const struct rt_route *rt = &s->routes[r];
-		const uint32_t *us = rt_route_usages(rt);
-		for (uint32_t k = 0; k < rt->n_usages; k++)
-			if (sc->u_stamp[us[k]] == sc->epoch)
+		for (uint32_t k = 0; k < nu; k++) {
+			if (pos) {
+				if (pos[us[k]])
+					pairs[np++] = (uint64_t)(pos[us[k]] - 1u) << 32 | r;
+			} else if (sc->u_stamp[us[k]] == sc->epoch) {
 				pairs[np++] = (uint64_t)sc->u_pos[us[k]] << 32 | r;
+			}
+		}
 	}
 	sort_u64(pairs, np);
 	if (depth == 0 && np)
 		w->permitted = true;
 
+	if (!w->ex) {
+		/* The pairs are the walk: (position, route) in order. */
+		for (uint32_t k = 0; k < np && !w->full; k++)
+			take_route(w, (uint32_t)pairs[k], pol->usages[pairs[k] >> 32], num, len, depth);
+		return;
+	}
 	uint32_t k = 0;
 	for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
 		uint32_t u = pol->usages[ui];
@@ -768,12 +792,13 @@ static size_t normalise(struct walk *w)
 	return called.len; /* valid_number: no NUL inside */
 }
 
-void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
-	       const struct rt_query *q, struct rt_scratch *sc, struct rt_answer *ans,
-	       struct rt_explain *ex)
+static const struct rt_health_view all_unknown;
+
+static void walk_init(struct walk *w, const struct rt_snapshot *s,
+		      const struct rt_health_view *health, const struct rt_query *q,
+		      struct rt_scratch *sc, struct rt_answer *ans, struct rt_explain *ex)
 {
-	static const struct rt_health_view all_unknown;
-	struct walk w = {
+	*w = (struct walk){
 		.s = s,
 		.h = health ? health : &all_unknown,
 		.q = q,
@@ -788,24 +813,49 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 	ans->normalized[0] = '\0';
 	if (ex)
 		memset(ex, 0, sizeof(*ex));
+}
 
-	if (!valid_number(q->called))
-		return finish(ans, RT_BAD_REQUEST, 400, "called number missing or malformed");
-	if (q->calling.len && !valid_number(q->calling))
-		return finish(ans, RT_BAD_REQUEST, 400, "calling number malformed");
-	if (q->n_tried > RT_MAX_TRIED)
-		return finish(ans, RT_BAD_REQUEST, 400, "too many tried entries");
-	for (uint32_t i = 0; i < q->n_tried; i++)
-		if (q->tried[i].code > RT_CODE_MAX)
-			return finish(ans, RT_BAD_REQUEST, 400, "tried response code out of range");
+/*
+ * Everything before the route match: checks, the policy, the dial plan, a
+ * failover query's last code. Returns true when that settled the answer;
+ * else the number to route is ans->normalized, *nlen bytes.
+ */
+static bool decide_begin(struct walk *w, size_t *nlen)
+{
+	const struct rt_snapshot *s = w->s;
+	const struct rt_query *q = w->q;
+	struct rt_scratch *sc = w->sc;
+	struct rt_answer *ans = w->ans;
+	struct rt_explain *ex = w->ex;
+
+	if (!valid_number(q->called)) {
+		finish(ans, RT_BAD_REQUEST, 400, "called number missing or malformed");
+		return true;
+	}
+	if (q->calling.len && !valid_number(q->calling)) {
+		finish(ans, RT_BAD_REQUEST, 400, "calling number malformed");
+		return true;
+	}
+	if (q->n_tried > RT_MAX_TRIED) {
+		finish(ans, RT_BAD_REQUEST, 400, "too many tried entries");
+		return true;
+	}
+	for (uint32_t i = 0; i < q->n_tried; i++) {
+		if (q->tried[i].code > RT_CODE_MAX) {
+			finish(ans, RT_BAD_REQUEST, 400, "tried response code out of range");
+			return true;
+		}
+	}
 
 	/* Policy: named, else first matching assignment, else the default. */
 	const char *psrc = "default";
 	uint32_t pol = s->default_policy;
 	if (q->policy.len) {
 		long p = rt_index_get(&s->policy_ix, q->policy.p, q->policy.len);
-		if (p < 0)
-			return finish(ans, RT_BAD_REQUEST, 400, "unknown policy");
+		if (p < 0) {
+			finish(ans, RT_BAD_REQUEST, 400, "unknown policy");
+			return true;
+		}
 		pol = (uint32_t)p;
 		psrc = "named";
 	} else if (q->calling.len && s->n_assign) {
@@ -819,12 +869,12 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 				ex->assignment = s->assign_pattern[f.best];
 		}
 	}
-	w.pol = &s->policies[pol];
-	ans->policy = w.pol->name;
+	w->pol = &s->policies[pol];
+	ans->policy = w->pol->name;
 	if (ex)
 		ex->policy_source = psrc;
 
-	size_t nlen = normalise(&w);
+	*nlen = normalise(w);
 
 	/* A failover query whose last attempt failed with a code that is not a
 	 * failover code for that gateway ends here: the SBC relays the code. */
@@ -832,9 +882,20 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 		const struct rt_tried *last = &q->tried[q->n_tried - 1];
 		long g = rt_index_get(&s->gw_ix, last->gateway.p, last->gateway.len);
 		const struct rt_codeset *codes = g >= 0 ? s->gws[g].codes : &s->global_codes;
-		if (!rt_codeset_has(codes, last->code))
-			return finish(ans, RT_NO_FAILOVER, last->code, NULL);
+		if (!rt_codeset_has(codes, last->code)) {
+			finish(ans, RT_NO_FAILOVER, last->code, NULL);
+			return true;
+		}
 	}
+	return false;
+}
+
+/* The route match (or the burst's, in w->pre) and the walk: the answer. */
+static void decide_route(struct walk *w, size_t nlen)
+{
+	const struct rt_query *q = w->q;
+	struct rt_scratch *sc = w->sc;
+	struct rt_answer *ans = w->ans;
 
 	if (++sc->epoch == 0) {
 		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
@@ -842,36 +903,98 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 		memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
 		sc->epoch = 1;
 	}
-	for (uint32_t ui = 0; ui < w.pol->n_usages; ui++) {
-		sc->u_stamp[w.pol->usages[ui]] = sc->epoch;
-		sc->u_pos[w.pol->usages[ui]] = ui;
+	if (!w->pol->pos) {
+		for (uint32_t ui = 0; ui < w->pol->n_usages; ui++) {
+			sc->u_stamp[w->pol->usages[ui]] = sc->epoch;
+			sc->u_pos[w->pol->usages[ui]] = ui;
+		}
 	}
 	for (uint32_t i = 0; i < q->n_tried; i++) {
-		long g = rt_index_get(&s->gw_ix, q->tried[i].gateway.p, q->tried[i].gateway.len);
+		long g = rt_index_get(&w->s->gw_ix, q->tried[i].gateway.p, q->tried[i].gateway.len);
 		if (g >= 0)
 			sc->gw_tried[g] = sc->epoch;
 	}
 
 	sc->n_xl = 0;
-	w.seed = q->call_id.len ? rt_hash64(q->call_id.p, q->call_id.len) : q->seed;
-	w.max = q->max_destinations && q->max_destinations < RT_MAX_DEST ? q->max_destinations
-									  : RT_MAX_DEST;
+	w->seed = q->call_id.len ? rt_hash64(q->call_id.p, q->call_id.len) : q->seed;
+	w->max = q->max_destinations && q->max_destinations < RT_MAX_DEST ? q->max_destinations
+									   : RT_MAX_DEST;
 
-	route_number(&w, ans->normalized, nlen, 0);
+	route_number(w, ans->normalized, nlen, 0);
 
-	if (w.scan_failed)
+	if (w->scan_failed)
 		return finish(ans, RT_ALL_UNAVAILABLE, 503, "pattern matcher failed");
-	if (w.n_matched == 0)
+	if (w->n_matched == 0)
 		return finish(ans, RT_NO_ROUTE, 404, NULL);
-	if (!w.permitted)
+	if (!w->permitted)
 		return finish(ans, RT_NOT_PERMITTED, 403, NULL);
 
 	/* Degraded destinations go behind every healthy one. */
-	uint32_t n = w.n_healthy;
-	for (uint32_t i = 0; i < w.n_degraded && n < w.max; i++)
+	uint32_t n = w->n_healthy;
+	for (uint32_t i = 0; i < w->n_degraded && n < w->max; i++)
 		ans->dest[n++] = sc->degraded[i];
 	ans->n_dest = n;
 	if (n == 0)
 		return finish(ans, RT_ALL_UNAVAILABLE, 503, NULL);
 	finish(ans, RT_ROUTED, 302, NULL);
+}
+
+void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
+	       const struct rt_query *q, struct rt_scratch *sc, struct rt_answer *ans,
+	       struct rt_explain *ex)
+{
+	struct walk w;
+	size_t nlen;
+	walk_init(&w, s, health, q, sc, ans, ex);
+	if (!decide_begin(&w, &nlen))
+		decide_route(&w, nlen);
+}
+
+/*
+ * rt_decide over a burst, RT_BURST at a time, each stage over all of them
+ * before the next: checks, policies and dial plans; the route matcher's
+ * probes (prefetching their tag groups); the tags (prefetching the slots);
+ * the matched ids (prefetching the routes); then each walk. A decision
+ * alone waits for each of those cache misses in turn; here they overlap
+ * across the burst.
+ */
+void rt_decide_burst(const struct rt_snapshot *s, const struct rt_health_view *health,
+		     const struct rt_query *const *qs, unsigned n, struct rt_scratch *sc,
+		     struct rt_answer *const *as)
+{
+	const struct rt_matcher *m = &s->route_m;
+	for (unsigned base = 0; base < n; base += RT_BURST) {
+		unsigned k = n - base < RT_BURST ? n - base : RT_BURST;
+		struct walk w[RT_BURST];
+		size_t nlen[RT_BURST];
+		bool done[RT_BURST];
+		for (unsigned i = 0; i < k; i++) {
+			walk_init(&w[i], s, health, qs[base + i], sc, as[base + i], NULL);
+			done[i] = decide_begin(&w[i], &nlen[i]);
+			if (!done[i])
+				rt_matcher_probe_start(m, as[base + i]->normalized, nlen[i], &sc->bp[i]);
+		}
+		for (unsigned i = 0; i < k; i++)
+			if (!done[i])
+				rt_matcher_probe_tags(m, &sc->bp[i]);
+		for (unsigned i = 0; i < k; i++) {
+			if (done[i])
+				continue;
+			uint32_t got = 0;
+			/* A failed scan, or too many ids to keep: route_number
+			 * collects again (and fails the same way). */
+			if (rt_matcher_probe_collect(m, &sc->bp[i], sc->hs, sc->bids[i], RT_BURST_IDS,
+						     &got) ||
+			    got > RT_BURST_IDS)
+				continue;
+			w[i].pre = sc->bids[i];
+			w[i].pre_n = got;
+			for (uint32_t j = 0; j < got && j < 4; j++)
+				__builtin_prefetch(&s->routes[sc->bids[i][j]]);
+		}
+		for (unsigned i = 0; i < k; i++) {
+			if (!done[i])
+				decide_route(&w[i], nlen[i]);
+		}
+	}
 }

@@ -171,6 +171,16 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
 	       struct rt_explain *ex);
 
 /*
+ * rt_decide for each of qs[0..n) into as[i] (no explain): the same answers,
+ * with the cache misses of the numbers' route lookups overlapped across
+ * the burst (RT_BURST at a time). What a worker does with a received burst.
+ */
+#define RT_BURST 16
+void rt_decide_burst(const struct rt_snapshot *s, const struct rt_health_view *health,
+		     const struct rt_query *const *qs, unsigned n, struct rt_scratch *sc,
+		     struct rt_answer *const *as);
+
+/*
  * Every route whose pattern matches num, found in one scan, as route ids in
  * route order (priority, then config order; see rt_snapshot_route_name).
  * Writes at most cap ids; returns how many matched (may exceed cap), or

@@ -343,17 +343,40 @@ static int append_id(unsigned id, void *p)
 	return 0;
 }
 
-int rt_matcher_collect(const struct rt_matcher *m, const char *s, size_t len,
-		       hs_scratch_t *scratch, uint32_t *ids, uint32_t cap, uint32_t *n)
+void rt_matcher_probe_start(const struct rt_matcher *m, const char *s, size_t len,
+			    struct rt_matcher_probe *p)
+{
+	p->s = s;
+	p->len = len;
+	rt_trie_probe_start(&m->trie, s, len, &p->tp);
+}
+
+void rt_matcher_probe_tags(const struct rt_matcher *m, struct rt_matcher_probe *p)
+{
+	rt_trie_probe_tags(&m->trie, &p->tp);
+}
+
+int rt_matcher_probe_collect(const struct rt_matcher *m, struct rt_matcher_probe *p,
+			     hs_scratch_t *scratch, uint32_t *ids, uint32_t cap, uint32_t *n)
 {
 	struct append a = {ids, 0, cap};
-	for (uint32_t g = 0; g < m->n_groups; g++)
-		a.n = rt_trie_collect(group_trie(m, g), s, len, ids, a.n, cap);
+	a.n = rt_trie_probe_collect(&m->trie, &p->tp, ids, 0, cap);
+	for (uint32_t g = 1; g < m->n_groups; g++)
+		a.n = rt_trie_collect(group_trie(m, g), p->s, p->len, ids, a.n, cap);
 	int rc = 0;
 	if (m->db) {
 		struct scan_ctx c = {append_id, &a, 0, m->n};
-		rc = scan_hs(m, s, len, scratch, &c);
+		rc = scan_hs(m, p->s, p->len, scratch, &c);
 	}
 	*n = a.n;
 	return rc;
+}
+
+int rt_matcher_collect(const struct rt_matcher *m, const char *s, size_t len,
+		       hs_scratch_t *scratch, uint32_t *ids, uint32_t cap, uint32_t *n)
+{
+	struct rt_matcher_probe p;
+	rt_matcher_probe_start(m, s, len, &p);
+	rt_matcher_probe_tags(m, &p);
+	return rt_matcher_probe_collect(m, &p, scratch, ids, cap, n);
 }

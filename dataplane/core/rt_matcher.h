@@ -83,6 +83,18 @@ int rt_matcher_scan(const struct rt_matcher *m, const char *s, size_t len,
  * *n, which starts at 0), the same set rt_matcher_scan reports. 0 or -EIO. */
 int rt_matcher_collect(const struct rt_matcher *m, const char *s, size_t len,
 		       hs_scratch_t *scratch, uint32_t *ids, uint32_t cap, uint32_t *n);
+/* rt_matcher_collect in stages, for bursts (see rt_trie_probe): start and
+ * tags for every number of the burst, then collect each. */
+struct rt_matcher_probe {
+	struct rt_trie_probe tp;
+	const char *s;
+	size_t len;
+};
+void rt_matcher_probe_start(const struct rt_matcher *m, const char *s, size_t len,
+			    struct rt_matcher_probe *p);
+void rt_matcher_probe_tags(const struct rt_matcher *m, struct rt_matcher_probe *p);
+int rt_matcher_probe_collect(const struct rt_matcher *m, struct rt_matcher_probe *p,
+			     hs_scratch_t *scratch, uint32_t *ids, uint32_t cap, uint32_t *n);
 /* Only the patterns of group g. */
 int rt_matcher_scan_group(const struct rt_matcher *m, uint32_t g, const char *s, size_t len,
 			  hs_scratch_t *scratch, rt_match_fn fn, void *ctx);

@@ -79,6 +79,11 @@ struct rt_policy {
 	uint32_t n_usages;
 	int32_t dial_plan; /* -1: none */
 	bool repeats_usage; /* some usage listed twice: walked twice */
+	/* Per usage id: 1 + its position in usages, 0 when not listed; so a
+	 * decision needs no per-call table of the policy's usages. NULL when
+	 * the config is too large for one table per policy (then rt_decide
+	 * stamps the usages per call). */
+	const uint16_t *pos;
 };
 
 struct rt_dial_plan {

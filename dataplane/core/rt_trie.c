@@ -596,28 +596,16 @@ size_t rt_trie_memory(const struct rt_trie *t)
 	return m;
 }
 
-/*
- * What a tail check needs to know about the number, found in one pass
- * before the walk. Every byte the walk consumes past the first is a digit,
- * so at depth p >= 1 the digit run after the prefix ends at the same place
- * (first_nd); '$' can also match before a final '\n' (end).
- */
-struct probe {
-	const char *s;
-	size_t len;
-	size_t end;      /* len, or len - 1 when the number ends in '\n' */
-	size_t first_nd; /* first index >= 1 that is not a digit (or len) */
-	int nl;          /* '\n' before end: -1 not looked yet, else 0/1 */
-};
+/* The tail checks (struct rt_trie_num in rt_trie.h). */
 
-static inline size_t run_end(const struct probe *pr, size_t p)
+static inline size_t run_end(const struct rt_trie_num *pr, size_t p)
 {
 	if (p)
 		return pr->first_nd;
 	return pr->len && (unsigned)(pr->s[0] - '0') < 10 ? pr->first_nd : 0;
 }
 
-static inline bool tail_ok(const struct rt_trie_entry *e, size_t p, struct probe *pr)
+static inline bool tail_ok(const struct rt_trie_entry *e, size_t p, struct rt_trie_num *pr)
 {
 	size_t f = run_end(pr, p);
 	switch (e->tail) {
@@ -675,7 +663,7 @@ static int emit_group(struct sink *k, const uint32_t *ids, uint32_t n)
 /* Has id an entry in this run whose tail holds at depth p? (Only asked
  * for patterns with a dup alternative, which are never grouped.) */
 static bool run_has(const struct rt_trie *t, uint32_t first, uint32_t n, uint32_t id, size_t p,
-		    struct probe *pr)
+		    struct rt_trie_num *pr)
 {
 	for (uint32_t k = first; k < first + n; k++)
 		if (!t->entries[k].group && t->entries[k].id == id && tail_ok(&t->entries[k], p, pr))
@@ -685,7 +673,7 @@ static bool run_has(const struct rt_trie *t, uint32_t first, uint32_t n, uint32_
 
 /* Did an alternative of `id` at a shallower node (depth < p) match? Only
  * asked for entries marked dup, i.e. rarely; walks the path again. */
-static bool matched_above_tree(const struct rt_trie *t, struct probe *pr, size_t p, uint32_t id)
+static bool matched_above_tree(const struct rt_trie *t, struct rt_trie_num *pr, size_t p, uint32_t id)
 {
 	uint32_t node = 0;
 	for (size_t q = 0; q < p; q++) {
@@ -721,7 +709,7 @@ static inline struct rt_trie_entry inline_entry(const struct rt_trie_slot *sl)
 }
 
 static bool slot_has(const struct rt_trie *t, const struct rt_trie_slot *sl, uint32_t id, size_t p,
-		     struct probe *pr)
+		     struct rt_trie_num *pr)
 {
 	if ((sl->key >> KIND_SHIFT) == KIND_RUN)
 		return run_has(t, sl->a, sl->b | (uint32_t)sl->c << 16, id, p, pr);
@@ -731,7 +719,7 @@ static bool slot_has(const struct rt_trie *t, const struct rt_trie_slot *sl, uin
 
 /* The same for a hashed pattern: its empty-literal alternatives, then every
  * shorter prefix of the number some literal has. */
-static bool matched_above_hash(const struct rt_trie *t, struct probe *pr, size_t p, uint32_t id)
+static bool matched_above_hash(const struct rt_trie *t, struct rt_trie_num *pr, size_t p, uint32_t id)
 {
 	if (t->root_n && run_has(t, t->root_first, t->root_n, id, 0, pr))
 		return true;
@@ -758,7 +746,7 @@ static bool matched_above_hash(const struct rt_trie *t, struct probe *pr, size_t
 
 /* Every pattern of a run whose tail holds at depth p, once per id. */
 static int visit(const struct rt_trie *t, const struct rt_trie_entry *run, uint32_t n, size_t p,
-		 struct probe *pr, bool tree, struct sink *k)
+		 struct rt_trie_num *pr, bool tree, struct sink *k)
 {
 	for (uint32_t j = 0; j < n; j++) {
 		const struct rt_trie_entry *e = &run[j];
@@ -780,7 +768,7 @@ static int visit(const struct rt_trie *t, const struct rt_trie_entry *run, uint3
 	return 0;
 }
 
-static int walk_tree(const struct rt_trie *t, struct probe *pr, struct sink *k)
+static int walk_tree(const struct rt_trie *t, struct rt_trie_num *pr, struct sink *k)
 {
 	const char *s = pr->s;
 	uint32_t node = 0;
@@ -797,21 +785,26 @@ static int walk_tree(const struct rt_trie *t, struct probe *pr, struct sink *k)
 	}
 }
 
-static int match(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
+/*
+ * A lookup runs in three stages, so a burst of lookups can run each stage
+ * over every number before the next and have all their cache misses in
+ * flight at once (rt_trie_probe_*): start computes the code of every
+ * prefix of the number some literal is as long as and prefetches their
+ * tag groups; tags compares them and prefetches the candidate slots;
+ * finish reads the slots and reports. One lookup alone runs the three in a
+ * row (match), its misses still overlapping within each stage.
+ */
+void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
+			 struct rt_trie_probe *tp)
 {
+	struct rt_trie_num *pr = &tp->pr;
+	*pr = (struct rt_trie_num){.s = s, .len = len, .end = len, .nl = -1};
+	tp->np = 0;
 	if (!t->n_entries && !t->slots)
-		return 0;
-	struct probe pr = {.s = s, .len = len, .end = len, .nl = -1};
+		return;
 	if (len && s[len - 1] == '\n')
-		pr.end = len - 1;
+		pr->end = len - 1;
 
-	/* One pass over the number: where its digits end (for the tail
-	 * checks) and the code of every prefix some literal is as long as,
-	 * each slot prefetched as soon as known; then the slots are read in
-	 * length order, their cache misses overlapping. */
-	uint64_t code[RT_TRIE_HASH_DIGITS + 1];
-	uint64_t hs[RT_TRIE_HASH_DIGITS + 1];
-	uint8_t depth[RT_TRIE_HASH_DIGITS + 1];
 	unsigned np = 0;
 	uint64_t c = 0;
 	uint32_t lens = t->len_bare;
@@ -824,10 +817,10 @@ static int match(const struct rt_trie *t, const char *s, size_t len, struct sink
 	if (!t->slots)
 		lens = 0;
 	if (lens & 1) { /* the literal '+' alone */
-		code[np] = c;
-		depth[np] = 1;
-		hs[np] = hash_of(c);
-		__builtin_prefetch(&t->tags[(size_t)group_of(t, hs[np]) * 16]);
+		tp->code[np] = c;
+		tp->depth[np] = 1;
+		tp->h[np] = hash_of(c);
+		__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
 		np++;
 	}
 	for (unsigned d, dn = 0; i < len && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9;
@@ -835,42 +828,51 @@ static int match(const struct rt_trie *t, const char *s, size_t len, struct sink
 		if (dn < RT_TRIE_HASH_DIGITS) {
 			c |= (uint64_t)(d + 1) << (4 * dn);
 			if (lens >> (dn + 1) & 1) {
-				code[np] = c;
-				depth[np] = (uint8_t)(i + 1);
-				hs[np] = hash_of(c);
-				__builtin_prefetch(&t->tags[(size_t)group_of(t, hs[np]) * 16]);
+				tp->code[np] = c;
+				tp->depth[np] = (uint8_t)(i + 1);
+				tp->h[np] = hash_of(c);
+				__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
 				np++;
 			}
 		}
 	}
-	pr.first_nd = !len ? 0 : i > 1 ? i : 1;
-	if (pr.first_nd == 1)
-		while (pr.first_nd < len && (unsigned)(s[pr.first_nd] - '0') < 10)
-			pr.first_nd++;
+	pr->first_nd = !len ? 0 : i > 1 ? i : 1;
+	if (pr->first_nd == 1)
+		while (pr->first_nd < len && (unsigned)(s[pr->first_nd] - '0') < 10)
+			pr->first_nd++;
+	tp->np = (uint8_t)np;
+}
 
-	/* The tags name the slots worth reading: start loading all of them
-	 * before comparing any, so those misses overlap too. */
-	uint32_t cand[RT_TRIE_HASH_DIGITS + 1];
-	for (unsigned j = 0; j < np; j++) {
-		const uint8_t *tags = &t->tags[(size_t)group_of(t, hs[j]) * 16];
-		cand[j] = tag_match(tags, tag_of(hs[j]));
-		for (uint32_t m = cand[j]; m; m &= m - 1)
+/* The tags name the slots worth reading: start loading all of them before
+ * comparing any, so those misses overlap too. */
+void rt_trie_probe_tags(const struct rt_trie *t, struct rt_trie_probe *tp)
+{
+	for (unsigned j = 0; j < tp->np; j++) {
+		const uint8_t *tags = &t->tags[(size_t)group_of(t, tp->h[j]) * 16];
+		tp->cand[j] = tag_match(tags, tag_of(tp->h[j]));
+		for (uint32_t m = tp->cand[j]; m; m &= m - 1)
 			__builtin_prefetch(&t->slots[(size_t)(tags - t->tags) + (uint32_t)__builtin_ctz(m)]);
 		if (!tag_match(tags, RT_TRIE_EMPTY))
-			cand[j] = UINT32_MAX; /* a full group: the slow way */
+			tp->cand[j] = UINT32_MAX; /* a full group: the slow way */
 	}
+}
 
-	if (t->root_n && visit(t, &t->entries[t->root_first], t->root_n, 0, &pr, false, k))
+static int probe_finish(const struct rt_trie *t, struct rt_trie_probe *tp, struct sink *k)
+{
+	struct rt_trie_num *pr = &tp->pr;
+	if (!t->n_entries && !t->slots)
+		return 0;
+	if (t->root_n && visit(t, &t->entries[t->root_first], t->root_n, 0, pr, false, k))
 		return 1;
-	for (unsigned j = 0; j < np; j++) {
+	for (unsigned j = 0; j < tp->np; j++) {
 		const struct rt_trie_slot *sl = NULL;
-		if (cand[j] == UINT32_MAX) {
-			sl = find_slot(t, code[j], hs[j]);
+		if (tp->cand[j] == UINT32_MAX) {
+			sl = find_slot(t, tp->code[j], tp->h[j]);
 		} else {
-			size_t g = (size_t)group_of(t, hs[j]) * 16;
-			for (uint32_t m = cand[j]; m; m &= m - 1) {
+			size_t g = (size_t)group_of(t, tp->h[j]) * 16;
+			for (uint32_t m = tp->cand[j]; m; m &= m - 1) {
 				const struct rt_trie_slot *x = &t->slots[g + (uint32_t)__builtin_ctz(m)];
-				if ((x->key & KEY_CODE) == code[j]) {
+				if ((x->key & KEY_CODE) == tp->code[j]) {
 					sl = x;
 					break;
 				}
@@ -880,19 +882,35 @@ static int match(const struct rt_trie *t, const char *s, size_t len, struct sink
 			continue;
 		int stop;
 		if ((sl->key >> KIND_SHIFT) == KIND_RUN) {
-			stop = visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, depth[j], &pr,
-				     false, k);
+			stop = visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, tp->depth[j],
+				     pr, false, k);
 		} else {
 			struct rt_trie_entry e = inline_entry(sl);
-			stop = visit(t, &e, 1, depth[j], &pr, false, k);
+			stop = visit(t, &e, 1, tp->depth[j], pr, false, k);
 		}
 		if (stop)
 			return 1;
 	}
 
 	if (t->n_nodes)
-		return walk_tree(t, &pr, k);
+		return walk_tree(t, pr, k);
 	return 0;
+}
+
+uint32_t rt_trie_probe_collect(const struct rt_trie *t, struct rt_trie_probe *tp, uint32_t *ids,
+			       uint32_t n, uint32_t cap)
+{
+	struct sink k = {.ids = ids, .n = n, .cap = cap};
+	probe_finish(t, tp, &k);
+	return k.n;
+}
+
+static int match(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
+{
+	struct rt_trie_probe tp;
+	rt_trie_probe_start(t, s, len, &tp);
+	rt_trie_probe_tags(t, &tp);
+	return probe_finish(t, &tp, k);
 }
 
 int rt_trie_match(const struct rt_trie *t, const char *s, size_t len, rt_match_fn fn, void *ctx)

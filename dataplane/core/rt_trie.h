@@ -110,6 +110,38 @@ size_t rt_trie_memory(const struct rt_trie *t);
  * when fn stopped the walk, else 0. */
 int rt_trie_match(const struct rt_trie *t, const char *s, size_t len, rt_match_fn fn, void *ctx);
 
+/*
+ * The same lookup in stages, for a burst of numbers (run each stage over
+ * the whole burst before the next, so the cache misses of every lookup are
+ * in flight together): start, tags, then collect (the ids rt_trie_collect
+ * would give). The probe keeps a pointer to s, which must stay valid.
+ */
+/* What the tail checks need to know about the number, found in one pass
+ * before the walk. Every byte the walk consumes past the first is a digit,
+ * so at depth p >= 1 the digit run after the prefix ends at the same place
+ * (first_nd); '$' can also match before a final '\n' (end). */
+struct rt_trie_num {
+	const char *s;
+	size_t len;
+	size_t end;      /* len, or len - 1 when the number ends in '\n' */
+	size_t first_nd; /* first index >= 1 that is not a digit (or len) */
+	int nl;          /* '\n' before end: -1 not looked yet, else 0/1 */
+};
+
+struct rt_trie_probe {
+	uint64_t code[RT_TRIE_HASH_DIGITS + 1];
+	uint64_t h[RT_TRIE_HASH_DIGITS + 1];
+	uint32_t cand[RT_TRIE_HASH_DIGITS + 1];
+	uint8_t depth[RT_TRIE_HASH_DIGITS + 1];
+	uint8_t np;
+	struct rt_trie_num pr;
+};
+void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
+			 struct rt_trie_probe *tp);
+void rt_trie_probe_tags(const struct rt_trie *t, struct rt_trie_probe *tp);
+uint32_t rt_trie_probe_collect(const struct rt_trie *t, struct rt_trie_probe *tp, uint32_t *ids,
+			       uint32_t n, uint32_t cap);
+
 /* The same ids, appended to ids[n ..] (what does not fit in cap is counted,
  * not written). Returns the new count. */
 uint32_t rt_trie_collect(const struct rt_trie *t, const char *s, size_t len, uint32_t *ids,

@@ -39,12 +39,19 @@ struct dp_worker {
 	pthread_t thread;
 	bool started;
 	struct dp_pkt pkts[DP_BURST];
-	struct rt_query query;
-	struct rt_answer ans;
+	/* A received burst is parsed RT_BURST requests at a time into slots,
+	 * the queries among them decided together (rt_decide_burst), then
+	 * answered. */
+	struct dp_slot {
+		struct rt_query query;
+		struct rt_answer ans;
+		struct sip_msg sip;
+		struct sip_numbuf nb;
+		struct nq_arena arena;
+		uint64_t id; /* native query id */
+		bool explain;
+	} slot[RT_BURST];
 	struct rt_explain ex;
-	struct sip_msg sip;
-	struct sip_numbuf nb;
-	struct nq_arena arena;
 };
 
 /* ---- by-name totals of retired generations -------------------------------- */
@@ -412,37 +419,40 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* rt_decide plus what it is counted by: status, latency, the last tried
- * code of a failover query, the route and gateway of the first destination. */
-static void decide(struct dp_worker *w, const struct dp_state *st, bool explain)
+/* What a query is counted by before its decision: a failover re-query and
+ * its last tried code. */
+static void count_query(struct dp_worker *w, const struct rt_query *q)
+{
+	if (q->n_tried) {
+		DP_COUNT(w->c.failover_queries);
+		uint16_t code = q->tried[q->n_tried - 1].code;
+		DP_COUNT(w->c.failover_by_code[code <= RT_CODE_MAX ? code : RT_CODE_MAX]);
+	}
+}
+
+/* And after: status, latency, the last tried gateway of a failover query
+ * (the passive breaker's input), the route and gateway of the first
+ * destination. */
+static void count_answer(struct dp_worker *w, const struct dp_state *st, const struct rt_query *q,
+			 const struct rt_answer *a, uint64_t ns)
 {
 	struct dp_counters *c = &w->c;
 	const struct dp_gen *g = st->gen;
-	const struct rt_query *q = &w->query;
-
-	if (q->n_tried) {
-		DP_COUNT(c->failover_queries);
-		uint16_t code = q->tried[q->n_tried - 1].code;
-		DP_COUNT(c->failover_by_code[code <= RT_CODE_MAX ? code : RT_CODE_MAX]);
-	}
-	uint64_t t0 = now_ns();
-	rt_decide(g->snap, &st->view, q, g->scratch[w->id], &w->ans, explain ? &w->ex : NULL);
-	uint64_t ns = now_ns() - t0;
 	unsigned b = ns < DP_LAT_BASE_NS ? 0 : 64 - (unsigned)__builtin_clzll(ns / DP_LAT_BASE_NS);
 	DP_COUNT(c->lat[b < DP_LAT_BUCKETS ? b : DP_LAT_BUCKETS - 1]);
 	__atomic_store_n(&c->lat_sum_ns, c->lat_sum_ns + ns, __ATOMIC_RELAXED);
-	DP_COUNT(c->status[w->ans.status]);
+	DP_COUNT(c->status[a->status]);
 	/* A failover re-query reports its last tried gateway failed; a code
 	 * that is not a failover code (busy, decline) is the callee's answer,
 	 * not the gateway's fault. Feeds the passive health breaker. */
-	if (q->n_tried && w->ans.status != RT_NO_FAILOVER && w->ans.status != RT_BAD_REQUEST) {
+	if (q->n_tried && a->status != RT_NO_FAILOVER && a->status != RT_BAD_REQUEST) {
 		const struct rt_str *gw = &q->tried[q->n_tried - 1].gateway;
 		long gi = rt_snapshot_gateway_index(g->snap, gw->p, gw->len);
 		if (gi >= 0 && (size_t)gi < g->n_gateways)
 			DP_COUNT(g->gw_failures[w->id * g->gw_stride + (size_t)gi]);
 	}
-	if (w->ans.n_dest) {
-		const struct rt_dest *d = &w->ans.dest[0];
+	if (a->n_dest) {
+		const struct rt_dest *d = &a->dest[0];
 		if (d->route_index >= 0 && (size_t)d->route_index < g->n_routes)
 			DP_COUNT(g->route_hits[w->id * g->route_stride + (size_t)d->route_index]);
 		if (d->gateway_index >= 0 && (size_t)d->gateway_index < g->n_gateways)
@@ -450,20 +460,88 @@ static void decide(struct dp_worker *w, const struct dp_state *st, bool explain)
 	}
 }
 
-static uint32_t handle_sip(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p)
+/* One decision alone (a native query asking for an explanation). */
+static void decide_one(struct dp_worker *w, const struct dp_state *st, struct dp_slot *sl)
+{
+	const struct dp_gen *g = st->gen;
+	count_query(w, &sl->query);
+	uint64_t t0 = now_ns();
+	rt_decide(g->snap, &st->view, &sl->query, g->scratch[w->id], &sl->ans,
+		  sl->explain ? &w->ex : NULL);
+	count_answer(w, st, &sl->query, &sl->ans, now_ns() - t0);
+}
+
+/* The slots' queries decided together; each decision's latency is its
+ * burst's time over its size. */
+static void decide_burst(struct dp_worker *w, const struct dp_state *st, struct dp_slot **sl,
+			 unsigned n)
+{
+	const struct dp_gen *g = st->gen;
+	const struct rt_query *qs[RT_BURST];
+	struct rt_answer *as[RT_BURST];
+	for (unsigned i = 0; i < n; i++) {
+		qs[i] = &sl[i]->query;
+		as[i] = &sl[i]->ans;
+		count_query(w, qs[i]);
+	}
+	uint64_t t0 = now_ns();
+	rt_decide_burst(g->snap, &st->view, qs, n, g->scratch[w->id], as);
+	uint64_t each = (now_ns() - t0) / (n ? n : 1);
+	for (unsigned i = 0; i < n; i++)
+		count_answer(w, st, qs[i], as[i], each);
+}
+
+/* A packet's first half: parse it. Returns true when it carries a query
+ * to decide (sip_query_fill or nq_decode_query filled sl->query); else it
+ * was answered or dropped already (p->reply_len). */
+static bool sip_parse_pkt(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			  struct dp_slot *sl);
+static bool native_parse_pkt(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			     struct dp_slot *sl);
+
+static void sip_opts(const struct dp_worker *w, const struct rt_snapshot *snap,
+		     struct sip_respond_opts *o)
+{
+	*o = (struct sip_respond_opts){
+		.draining = atomic_load_explicit(&w->srv->draining, memory_order_relaxed),
+		.max_contacts = rt_snapshot_max_contacts(snap),
+		.retry_after = rt_snapshot_retry_after(snap),
+		.server = "strowger",
+	};
+}
+
+/* The SIP response (a NULL answer: the request needs none, or 400). */
+static uint32_t sip_reply(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			  struct dp_slot *sl, const struct rt_answer *a)
 {
 	struct dp_counters *c = &w->c;
-	const struct rt_snapshot *snap = st->gen->snap;
-	struct sip_msg *m = &w->sip;
+	struct sip_respond_opts o;
+	sip_opts(w, st->gen->snap, &o);
+	int n = sip_respond(&sl->sip, a, &o, p->peer, (char *)p->reply, p->reply_cap);
+	if (n < 0) {
+		DP_COUNT(c->dropped);
+		return 0;
+	}
+	if (n == 0 && sl->sip.method != SIP_METHOD_ACK)
+		DP_COUNT(c->dropped);
+	return (uint32_t)n;
+}
+
+static bool sip_parse_pkt(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			  struct dp_slot *sl)
+{
+	struct dp_counters *c = &w->c;
+	struct sip_msg *m = &sl->sip;
+	p->reply_len = 0;
 	int rc = sip_parse(p->data, p->len, m);
 	if (rc == SIP_ERESPONSE) {
 		DP_COUNT(c->dropped);
-		return 0;
+		return false;
 	}
 	if (rc < 0 && rc != SIP_EBAD) {
 		DP_COUNT(c->malformed);
 		DP_COUNT(c->dropped);
-		return 0;
+		return false;
 	}
 	if (rc == SIP_EBAD)
 		DP_COUNT(c->malformed);
@@ -486,63 +564,104 @@ static uint32_t handle_sip(struct dp_worker *w, const struct dp_state *st, struc
 		break;
 	}
 
-	struct sip_respond_opts o = {
-		.draining = atomic_load_explicit(&w->srv->draining, memory_order_relaxed),
-		.max_contacts = rt_snapshot_max_contacts(snap),
-		.retry_after = rt_snapshot_retry_after(snap),
-		.server = "strowger",
-	};
-	const struct rt_answer *a = NULL;
 	if (rc == 0 && m->method == SIP_METHOD_INVITE && sip_respond_needs_answer(m)) {
 		/* Ask only for what fits in the 302: the walk stops early. */
-		if (sip_query_fill(m, &w->query, &w->nb, o.max_contacts) == 0) {
-			decide(w, st, false);
-			a = &w->ans;
-		} else {
-			DP_COUNT(c->malformed);
-			DP_COUNT(c->status[RT_BAD_REQUEST]);
-		}
+		if (sip_query_fill(m, &sl->query, &sl->nb,
+				   rt_snapshot_max_contacts(st->gen->snap)) == 0)
+			return true;
+		DP_COUNT(c->malformed);
+		DP_COUNT(c->status[RT_BAD_REQUEST]);
 	}
-	int n = sip_respond(m, a, &o, p->peer, (char *)p->reply, p->reply_cap);
-	if (n < 0) {
-		DP_COUNT(c->dropped);
-		return 0;
-	}
-	if (n == 0 && m->method != SIP_METHOD_ACK)
-		DP_COUNT(c->dropped);
-	return (uint32_t)n;
+	p->reply_len = sip_reply(w, st, p, sl, NULL);
+	return false;
 }
 
-static uint32_t handle_native(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p)
+static bool native_parse_pkt(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			     struct dp_slot *sl)
 {
 	struct dp_counters *c = &w->c;
-	const struct rt_snapshot *snap = st->gen->snap;
-	uint64_t id = 0;
-	bool explain = false;
 	long n;
 
-	nq_arena_reset(&w->arena);
-	int rc = nq_decode_query(p->data, p->len, &w->arena, &w->query, &id, &explain);
+	p->reply_len = 0;
+	sl->id = 0;
+	sl->explain = false;
+	nq_arena_reset(&sl->arena);
+	int rc = nq_decode_query(p->data, p->len, &sl->arena, &sl->query, &sl->id, &sl->explain);
+	if (rc == 0)
+		return true;
 	if (rc == -ERANGE) {
 		/* Decodable but out of bounds: the client gets a BAD_REQUEST it
 		 * can match to its query. */
 		DP_COUNT(c->malformed);
 		DP_COUNT(c->status[RT_BAD_REQUEST]);
-		n = nq_encode_error(id, RT_BAD_REQUEST, 400, NQ_ERR_TOO_MANY_TRIED,
-				    rt_snapshot_generation(snap), p->reply, p->reply_cap);
-	} else if (rc < 0) {
+		n = nq_encode_error(sl->id, RT_BAD_REQUEST, 400, NQ_ERR_TOO_MANY_TRIED,
+				    rt_snapshot_generation(st->gen->snap), p->reply, p->reply_cap);
+	} else {
 		DP_COUNT(c->malformed);
 		DP_COUNT(c->dropped);
-		return 0;
-	} else {
-		decide(w, st, explain);
-		n = nq_encode_answer(id, &w->ans, explain ? &w->ex : NULL, p->reply, p->reply_cap);
+		return false;
 	}
 	if (n < 0) {
 		DP_COUNT(c->dropped);
+		return false;
+	}
+	p->reply_len = (uint32_t)n;
+	return false;
+}
+
+/* A decided packet's second half: its answer. */
+static uint32_t reply_pkt(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *p,
+			  struct dp_slot *sl)
+{
+	if (p->svc == DP_SVC_SIP)
+		return sip_reply(w, st, p, sl, &sl->ans);
+	long n = nq_encode_answer(sl->id, &sl->ans, sl->explain ? &w->ex : NULL, p->reply,
+				  p->reply_cap);
+	if (n < 0) {
+		DP_COUNT(w->c.dropped);
 		return 0;
 	}
 	return (uint32_t)n;
+}
+
+/* Up to RT_BURST packets: parse each, decide the queries among them
+ * together (an explained one alone, answered at once), answer each. */
+static void serve_chunk(struct dp_worker *w, const struct dp_state *st, struct dp_pkt *pkts,
+			unsigned n)
+{
+	struct dp_slot *batch[RT_BURST];
+	unsigned nb = 0;
+	bool decided[RT_BURST];
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_pkt *p = &pkts[i];
+		struct dp_slot *sl = &w->slot[i];
+		DP_COUNT(w->c.rx[p->svc < DP_SVC_COUNT ? p->svc : 0]);
+		decided[i] = false;
+		if (!st) {
+			p->reply_len = 0;
+			DP_COUNT(w->c.dropped);
+			continue;
+		}
+		if (!(p->svc == DP_SVC_SIP ? sip_parse_pkt(w, st, p, sl)
+					   : native_parse_pkt(w, st, p, sl)))
+			continue;
+		if (sl->explain) {
+			/* Answered now: the explanation (w->ex) is one per worker. */
+			decide_one(w, st, sl);
+			p->reply_len = reply_pkt(w, st, p, sl);
+			continue;
+		}
+		decided[i] = true;
+		batch[nb++] = sl;
+	}
+	if (nb)
+		decide_burst(w, st, batch, nb);
+	for (unsigned i = 0; i < n; i++) {
+		if (decided[i])
+			pkts[i].reply_len = reply_pkt(w, st, &pkts[i], &w->slot[i]);
+		if (pkts[i].reply_len)
+			DP_COUNT(w->c.tx);
+	}
 }
 
 /* ---- workers ---------------------------------------------------------------- */
@@ -569,17 +688,8 @@ static void *worker_main(void *arg)
 		}
 		idle = 0;
 		const struct dp_state *st = rcu_dereference(srv->state);
-		for (unsigned i = 0; i < n; i++) {
-			struct dp_pkt *p = &w->pkts[i];
-			DP_COUNT(w->c.rx[p->svc < DP_SVC_COUNT ? p->svc : 0]);
-			if (!st) {
-				DP_COUNT(w->c.dropped);
-				continue;
-			}
-			p->reply_len = p->svc == DP_SVC_SIP ? handle_sip(w, st, p) : handle_native(w, st, p);
-			if (p->reply_len)
-				DP_COUNT(w->c.tx);
-		}
+		for (unsigned i = 0; i < n; i += RT_BURST)
+			serve_chunk(w, st, &w->pkts[i], n - i < RT_BURST ? n - i : RT_BURST);
 		io->tx_burst(w->q, w->pkts, n);
 		rcu_quiescent_state();
 	}
