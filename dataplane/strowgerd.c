@@ -23,6 +23,7 @@
 #include "dp_log.h"
 #include "dp_metrics.h"
 #include "dp_server.h"
+#include "rt_hscache.h"
 #include "rt_snapshot.h"
 
 #ifndef STROWGER_VERSION
@@ -34,6 +35,7 @@
 struct opts {
 	const char *config;
 	const char *state_dir;
+	const char *hs_cache; /* --hs-cache DIR|none; NULL: STATE_DIR/hs-cache */
 	const char *io;
 	const char *control;
 	const char *control_tcp;
@@ -64,6 +66,10 @@ static void usage(FILE *f)
 		"  --workers N            worker threads (default: cores - 1, at least 1)\n"
 		"  --state-dir DIR        keeps the last accepted config (created if missing); a\n"
 		"                         restart serves it unless --config is newer\n"
+		"  --hs-cache DIR|none    cache compiled Hyperscan databases in DIR (created if\n"
+		"                         missing), so a restart or a reload of patterns seen\n"
+		"                         before does not recompile (default: STATE_DIR/hs-cache\n"
+		"                         with --state-dir, else none)\n"
 		"  --control PATH         control socket (Unix, mode 0600; default DIR/control.sock\n"
 		"                         with --state-dir, else " DEFAULT_CONTROL "; 'none': off)\n"
 		"  --control-tcp ADDR:PORT  also accept control clients over TCP (a non-loopback\n"
@@ -169,6 +175,7 @@ enum {
 	OPT_DPDK_ADDR6,
 	OPT_DPDK_GW6,
 	OPT_DPDK_BUSY,
+	OPT_HS_CACHE,
 };
 
 static int parse_uint(const char *flag, const char *arg, unsigned lo, unsigned hi, unsigned *out)
@@ -203,6 +210,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"query", required_argument, NULL, 'q'},
 		{"workers", required_argument, NULL, 'w'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"hs-cache", required_argument, NULL, OPT_HS_CACHE},
 		{"io", required_argument, NULL, 'i'},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"control-tcp", required_argument, NULL, OPT_CONTROL_TCP},
@@ -271,6 +279,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'i':
 			o->io = optarg;
+			break;
+		case OPT_HS_CACHE:
+			o->hs_cache = optarg;
 			break;
 		case OPT_CONTROL:
 			o->control = optarg;
@@ -461,6 +472,41 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+static void hscache_log(enum rt_hscache_level lvl, const char *msg)
+{
+	static const enum dp_log_level level[] = {
+		[RT_HSCACHE_WARN] = DP_LOG_WARN,
+		[RT_HSCACHE_INFO] = DP_LOG_INFO,
+		[RT_HSCACHE_DEBUG] = DP_LOG_DEBUG,
+	};
+	dp_log(level[lvl], "%s", msg);
+}
+
+/* The compiled-database cache: --hs-cache, else STATE_DIR/hs-cache. An
+ * explicit directory that cannot be used is fatal; the default only
+ * warns (the cache is an optimisation). */
+static int hscache_start(const struct opts *o)
+{
+	char dir[4096];
+	if (o->hs_cache && !strcmp(o->hs_cache, "none"))
+		return 0;
+	if (!o->hs_cache && !o->state_dir)
+		return 0;
+	if (o->hs_cache)
+		snprintf(dir, sizeof(dir), "%s", o->hs_cache);
+	else
+		snprintf(dir, sizeof(dir), "%s/hs-cache", o->state_dir);
+	rt_hscache_set_log(hscache_log);
+	int rc = mkdir_p(dir) ? -errno : rt_hscache_set_dir(dir);
+	if (rc && o->hs_cache) {
+		fprintf(stderr, "strowgerd: --hs-cache %s: %s\n", dir, strerror(-rc));
+		return -1;
+	}
+	if (rc)
+		dp_log(DP_LOG_WARN, "hyperscan cache off: %s: %s", dir, strerror(-rc));
+	return 0;
+}
+
 /* The token: the first line of path, without surrounding whitespace. */
 static char *read_token(const char *path, char *err, size_t errlen)
 {
@@ -508,6 +554,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "strowgerd: --state-dir %s: %s\n", o.state_dir, strerror(errno));
 		return 1;
 	}
+	if (hscache_start(&o))
+		return 1;
 	for (unsigned i = 0; i < o.n_listen && !o.dpdk; i++) {
 		if (dp_sock_check_free(&o.listen[i], err, sizeof(err))) {
 			fprintf(stderr, "strowgerd: %s\n", err);
@@ -584,6 +632,13 @@ int main(int argc, char **argv)
 	if (cd_server_load_initial(cd) != 0) {
 		snprintf(err, sizeof(err), "no config to serve (errors above)");
 		goto fail;
+	}
+	if (rt_hscache_dir()) {
+		struct rt_hscache_stats hs;
+		rt_hscache_stats(&hs);
+		dp_log(DP_LOG_INFO, "hyperscan cache %s: %llu hit%s, %llu compiled", rt_hscache_dir(),
+		       (unsigned long long)hs.hits, hs.hits == 1 ? "" : "s",
+		       (unsigned long long)hs.misses);
 	}
 	if (dp_server_start(srv, err, sizeof(err)))
 		goto fail;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_hscache.h"
+
 #define RT_HS_FLAGS (HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY)
 
 int rt_matcher_check(const char *pattern, char *err, size_t errlen)
@@ -204,8 +206,10 @@ int rt_matcher_build_groups(struct rt_matcher *m, const char *const *patterns, u
 	}
 
 	hs_compile_error_t *cerr = NULL;
-	if (nh && hs_compile_multi(hs_pats, flags, ids, nh, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
-			  HS_SUCCESS) {
+	/* Through the on-disk cache when one is set (rt_hscache.h): a pattern
+	 * set compiled before is deserialised, else compiled and stored. */
+	if (nh && rt_hscache_compile_multi(hs_pats, flags, ids, nh, HS_MODE_BLOCK, NULL, &m->db,
+					   &cerr) != HS_SUCCESS) {
 		/* Hyperscan names only the first bad expression; check each one
 		 * so the operator sees every problem in one go. */
 		int bad = 0;

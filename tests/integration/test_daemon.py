@@ -4,6 +4,7 @@
 usage: test_daemon.py CASE
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -124,7 +125,135 @@ def case_state_dir():
     check(rc == 1 and "/proc/nope/x" in out, f"unusable state dir: {rc}\n{out}")
 
 
+HS_CONFIG = r"""# Routes and dial-plan rules rt_classify leaves to Hyperscan (';ext=',
+# '(?i)', parameters), next to trie ones.
+failover: { codes: [0, 408, 503, 504] }
+gateways:
+  - { name: Red-GW1,    address: 192.0.2.11,    port: 5060, transport: udp, site: Redmond }
+  - { name: Red-GW2,    address: 192.0.2.12,    port: 5060, transport: udp, site: Redmond }
+  - { name: Dallas-GW1, address: 198.51.100.21, port: 5060, transport: udp, site: Dallas }
+trunks:
+  - { name: Trunk1, gateway: Red-GW1 }
+  - { name: Trunk2, gateway: Red-GW2 }
+  - { name: Trunk3, gateway: Dallas-GW1 }
+usages: [Local, GlobalPSTNHopoff]
+routes:
+  - { name: Ext Route, pattern: '^\+1425555(\d{4});ext=(\d+)$', usages: [Local], trunks: [Trunk2] }
+  - { name: Context Route, pattern: '(?i)^\+1206\d{7}(;phone-context=\w+)?$', usages: [Local],
+      trunks: [Trunk3] }
+  - { name: Redmond Local Route, pattern: '^\+1(425|206|253)(\d{7})$', usages: [Local],
+      trunks: [Trunk1, Trunk2] }
+  - { name: Universal Route, pattern: '^\+?(\d*)$', usages: [GlobalPSTNHopoff],
+      trunks: [Trunk1, Trunk2, Trunk3] }
+policies:
+  - { name: Default Calling Policy, usages: [Local, GlobalPSTNHopoff], default: true, dial_plan: US }
+dial_plans:
+  - name: US
+    default: true
+    rules:
+      - { match: '^(\d{10})(;ext=\d+)?$', replace: '+1$1$2' }
+      - { match: '^(?i)x(\d{4})$', replace: '+14255550000;ext=$1' }
+"""
+HS_NUMBERS = ["+14255551234;ext=77", "+12065550100;PHONE-CONTEXT=abc", "4255551234;ext=5",
+              "X1234", "+14255551234", "+4930123", "2065550100"]
+
+
+def case_hs_cache():
+    """--state-dir caches the compiled Hyperscan databases in STATE/hs-cache:
+    a restart deserialises them instead of compiling and answers the same; a
+    damaged cache file is reported, recompiled and replaced; --hs-cache DIR
+    chooses the directory (also for reloads), --hs-cache none turns it off."""
+    import json
+    w = workdir()
+    try:
+        cfg = os.path.join(w, "hs.yaml")
+        with open(cfg, "w") as f:
+            f.write(HS_CONFIG)
+        sd = os.path.join(w, "state")
+        cache = os.path.join(sd, "hs-cache")
+
+        def answers(d):
+            out = {}
+            for n in HS_NUMBERS:
+                rc, o, err = ctl("query", "--server", d.query_hostport, "--called", n,
+                                 "--call-id", "hs-" + n, "--json")
+                check(rc == 0, f"query {n}: {rc} {err}")
+                out[n] = json.loads(o)
+            return out
+
+        def counts(d):
+            line = d.wait_log(r"hyperscan cache .*: \d+ hits?, \d+ compiled", 5 * SLOW)
+            check(cache in line or "--hs-cache" in " ".join(d.extra), f"cache dir named: {line}")
+            m = re.search(r"(\d+) hits?, (\d+) compiled", line)
+            return int(m.group(1)), int(m.group(2))
+
+        def files(where=cache):
+            return sorted(x for x in os.listdir(where) if x.endswith(".hsdb"))
+
+        # First start: every Hyperscan database compiled and stored.
+        with Daemon(config=cfg, state_dir=sd) as d:
+            hits, compiled = counts(d)
+            check(hits == 0 and compiled >= 2, f"first start: {hits} hits, {compiled} compiled")
+            want = answers(d)
+        check(len(files()) == compiled, f"{compiled} compiled, cached: {files()}")
+        check(want["+14255551234;ext=77"]["destinations"][0]["route"] == "Ext Route" and
+              want["X1234"]["normalized"] == "+14255550000;ext=1234",
+              f"the Hyperscan routes and rules answer: {want}")
+
+        # Restart: nothing compiled, the same answers.
+        with Daemon(config=cfg, state_dir=sd) as d:
+            check(counts(d) == (compiled, 0), f"restart: {counts(d)}, want {compiled} hits")
+            check(answers(d) == want, "answers after a cached restart differ")
+
+        # Damaged files: reported, recompiled, replaced; still the same answers.
+        names = files()
+        with open(os.path.join(cache, names[0]), "r+b") as f:
+            f.truncate(100)
+        with open(os.path.join(cache, names[1]), "r+b") as f:
+            f.seek(200)
+            b = f.read(1)
+            f.seek(200)
+            f.write(bytes([b[0] ^ 0x40]))
+        with Daemon(config=cfg, state_dir=sd) as d:
+            check(counts(d) == (compiled - 2, 2), f"damaged: {counts(d)}")
+            check(len(re.findall(r"warning: hyperscan cache: .*\.hsdb: corrupt", d.log())) == 2,
+                  f"each damaged file reported:\n{d.log()}")
+            check(answers(d) == want, "answers after recompiling differ")
+        check(files() == names, f"damaged files replaced: {files()} vs {names}")
+        with Daemon(config=cfg, state_dir=sd) as d:
+            check(counts(d) == (compiled, 0), f"after repair: {counts(d)}")
+
+        # --hs-cache none: off, nothing logged about it.
+        with Daemon(config=cfg, state_dir=sd, extra=["--hs-cache", "none"]) as d:
+            check("hyperscan cache" not in d.log(), f"--hs-cache none:\n{d.log()}")
+            check(answers(d) == want, "answers without the cache differ")
+
+        # --hs-cache DIR without --state-dir; a reload of the same patterns on
+        # the loader thread is served from the cache.
+        other = os.path.join(w, "other", "cache")
+        os.makedirs(os.path.dirname(other))
+        with Daemon(config=cfg, extra=["--hs-cache", other, "--verbose"]) as d:
+            check(re.search(r"0 hits, \d+ compiled", d.log()), f"--hs-cache DIR:\n{d.log()}")
+            check(len(files(other)) == compiled, f"--hs-cache DIR files: {files(other)}")
+            n = d.n_lines()
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(r"reloaded .*: generation 2", 30 * SLOW, start=n)
+            check(len(re.findall(r"hyperscan cache: \d+ patterns loaded from",
+                                 "\n".join(d.lines[n:]))) == compiled,
+                  f"reload from the cache:\n{d.log()}")
+            check(answers(d) == {k: dict(v, generation=2) for k, v in want.items()},
+                  "answers after a cached reload differ")
+
+        # An explicit directory that cannot be used is a startup error.
+        rc, out = run_daemon("--config", cfg, "--hs-cache", "/proc/nope/x",
+                             "--sip", f"127.0.0.1:{free_port()}",
+                             "--query", f"127.0.0.1:{free_port()}")
+        check(rc == 1 and "--hs-cache /proc/nope/x" in out, f"unusable --hs-cache: {rc}\n{out}")
+    finally:
+        shutil.rmtree(w, ignore_errors=True)
+
+
 if __name__ == "__main__":
     sys.exit(main({"port_in_use": case_port_in_use, "bad_config": case_bad_config,
                    "signals": case_signals, "reload": case_reload,
-                   "state_dir": case_state_dir}))
+                   "state_dir": case_state_dir, "hs_cache": case_hs_cache}))
