@@ -823,19 +823,22 @@ void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
 		__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
 		np++;
 	}
-	for (unsigned d, dn = 0; i < len && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9;
-	     dn++, i++) {
-		if (dn < RT_TRIE_HASH_DIGITS) {
-			c |= (uint64_t)(d + 1) << (4 * dn);
-			if (lens >> (dn + 1) & 1) {
-				tp->code[np] = c;
-				tp->depth[np] = (uint8_t)(i + 1);
-				tp->h[np] = hash_of(c);
-				__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
-				np++;
-			}
+	/* want bit k: some literal has k + 1 digits (at most 15). Past the
+	 * longest, only the end of the digit run is still wanted. */
+	uint32_t want = lens >> 1;
+	for (unsigned d, dn = 0; want && i < len && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9;
+	     dn++, i++, want >>= 1) {
+		c |= (uint64_t)(d + 1) << (4 * dn);
+		if (want & 1) {
+			tp->code[np] = c;
+			tp->depth[np] = (uint8_t)(i + 1);
+			tp->h[np] = hash_of(c);
+			__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
+			np++;
 		}
 	}
+	while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9)
+		i++;
 	pr->first_nd = !len ? 0 : i > 1 ? i : 1;
 	if (pr->first_nd == 1)
 		while (pr->first_nd < len && (unsigned)(s[pr->first_nd] - '0') < 10)
