@@ -43,7 +43,24 @@ struct set {
 struct parser {
 	const char *p;
 	int depth;
+	bool ext; /* the branch ended in an extension suffix (ext_suffix) */
 };
+
+/*
+ * '(;ext=\d+)?$' or '(?:;ext=\d+)?$' ending a top-level branch (what comes
+ * after is '|' or the end): an optional RFC 3966 extension. Returns the
+ * length up to the '$', else 0.
+ */
+static size_t ext_suffix(const char *p)
+{
+	static const char *const forms[] = {"(;ext=\\d+)?$", "(?:;ext=\\d+)?$"};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t n = strlen(forms[i]);
+		if (!strncmp(p, forms[i], n) && (p[n] == '|' || p[n] == '\0'))
+			return n - 1;
+	}
+	return 0;
+}
 
 static bool set_init(struct set *s, uint32_t cap)
 {
@@ -539,6 +556,12 @@ static bool sequence(struct parser *ps, struct set *out)
 	if (!set_empty_string(out))
 		return false;
 	while (*ps->p && *ps->p != '|' && *ps->p != ')' && *ps->p != '$') {
+		size_t ext = ps->depth == 0 ? ext_suffix(ps->p) : 0;
+		if (ext) {
+			ps->ext = true;
+			ps->p += ext; /* at the '$' */
+			break;
+		}
 		/* The common case, a literal prefix byte by byte, extends the
 		 * alternatives in place: what concat() would do, without the
 		 * allocations (classifying a million routes is mostly this). */
@@ -584,9 +607,12 @@ static bool alternation(struct parser *ps, struct set *out)
 	return true;
 }
 
-/* A parsed alternative -> its public form, given whether '$' ended it. */
-static bool finish(const struct alt *a, bool anchored, struct rt_lowered *o)
+/* A parsed alternative -> its public form, given whether '$' ended it
+ * (and whether an extension suffix came before the '$'). */
+static bool finish(const struct alt *a, bool anchored, bool ext, struct rt_lowered *o)
 {
+	if (ext && a->kind == K_ANY)
+		return false; /* '.*' then an extension: not a shape the trie knows */
 	for (uint8_t i = 0; i < a->len; i++)
 		if (a->lit[i] == '+' && i != 0)
 			return false; /* the trie knows '+' only as the first byte */
@@ -605,7 +631,7 @@ static bool finish(const struct alt *a, bool anchored, struct rt_lowered *o)
 		o->tail = RT_TAIL_ANY_END;
 		o->max = RT_REP_INF;
 	} else {
-		o->tail = RT_TAIL_DIGITS_END;
+		o->tail = ext ? RT_TAIL_DIGITS_EXT_END : RT_TAIL_DIGITS_END;
 		o->min = (uint16_t)(a->kind == K_DIGITS ? a->min : 0);
 		o->max = (uint16_t)(a->kind == K_DIGITS ? (a->max == INF ? RT_REP_INF : a->max) : 0);
 	}
@@ -645,6 +671,7 @@ bool rt_classify(const char *pattern, struct rt_lowered *out, uint32_t cap, uint
 			return false; /* unanchored start: a search, not a prefix */
 		ps.p++;
 		struct set br;
+		ps.ext = false;
 		if (!sequence(&ps, &br))
 			return false;
 		bool anchored = *ps.p == '$';
@@ -655,7 +682,7 @@ bool rt_classify(const char *pattern, struct rt_lowered *out, uint32_t cap, uint
 			return false;
 		}
 		for (uint32_t i = 0; i < br.n; i++) {
-			if (*n >= cap || !finish(&br.a[i], anchored, &out[*n])) {
+			if (*n >= cap || !finish(&br.a[i], anchored, ps.ext, &out[*n])) {
 				set_free(&br);
 				*n = 0;
 				return false;
@@ -692,6 +719,19 @@ bool rt_lowered_match(const struct rt_lowered *a, const char *s, size_t len)
 		return run >= a->min;
 	case RT_TAIL_DIGITS_END:
 		return p + run == end && run >= a->min && (a->max == RT_REP_INF || run <= a->max);
+	case RT_TAIL_DIGITS_EXT_END: {
+		if (run < a->min || (a->max != RT_REP_INF && run > a->max))
+			return false;
+		size_t f = p + run;
+		if (f == end)
+			return true;
+		if (end < f + 6 || memcmp(s + f, ";ext=", 5))
+			return false;
+		for (size_t i = f + 5; i < end; i++)
+			if (!is_digit(s[i]))
+				return false;
+		return true;
+	}
 	case RT_TAIL_ANY_END:
 		return p <= end && !memchr(s + p, '\n', end - p);
 	}
@@ -710,6 +750,10 @@ void rt_lowered_format(const struct rt_lowered *alts, uint32_t n, char *buf, siz
 			snprintf(tail, sizeof(tail), a->min ? " d{%u}..." : "...", a->min);
 		else if (a->tail == RT_TAIL_ANY_END)
 			snprintf(tail, sizeof(tail), " .*$");
+		else if (a->tail == RT_TAIL_DIGITS_EXT_END)
+			snprintf(tail, sizeof(tail),
+				 a->max == RT_REP_INF ? " d{%u,}(;ext=d+)?$" : " d{%u,%u}(;ext=d+)?$",
+				 a->min, a->max);
 		else if (a->min == 0 && a->max == 0)
 			snprintf(tail, sizeof(tail), "$");
 		else if (a->max == RT_REP_INF)

@@ -23,6 +23,9 @@
  * sums of consecutive digit items) or '.*'. Finite pieces expand: '\+?',
  * '(425|206)', '[2-9]', '0{2}', and a fixed-count digit run followed by more
  * literal ('\d555' -> 10 alternatives), up to RT_CLASSIFY_MAX_ALTS per pattern.
+ * A top-level branch may also end in '(;ext=\d+)?$' or '(?:;ext=\d+)?$' (an
+ * optional extension after the number) when what comes before lowers to
+ * digit tails.
  *
  * Semantics are PCRE2's for an unanchored search with default options:
  * '$' matches at the end or before a final '\n', '.' is any byte but '\n',
@@ -46,6 +49,10 @@ enum rt_tail {
 	RT_TAIL_DIGITS_END,
 	/* '.*$': after the literal, no '\n' before the end or a final '\n'. */
 	RT_TAIL_ANY_END,
+	/* '(;ext=\d+)?$' after a digit tail: as RT_TAIL_DIGITS_END, or the
+	 * same digits followed by ";ext=" and at least one digit, then the end
+	 * or a final '\n'. */
+	RT_TAIL_DIGITS_EXT_END,
 };
 
 /* One alternative of a lowered pattern. */

@@ -16,6 +16,9 @@
 #include "rt_snapshot_int.h"
 
 #define RT_BURST_IDS 64
+/* route_number picks this many (position, route) pairs one at a time
+ * before it sorts the rest. */
+#define RT_PICK_FIRST 4
 
 struct rt_scratch {
 	hs_scratch_t *hs;
@@ -45,7 +48,6 @@ struct rt_scratch {
 	struct {
 		uint32_t set;
 		const char *num;
-		uint32_t len;
 		char out[RT_NUM_MAX];
 	} xl[4];
 	uint32_t n_xl;
@@ -420,28 +422,23 @@ static void translate(const struct rt_rewrite *rules, uint32_t n, const char *nu
 
 /* translate(), remembering the last few results of this decision: the
  * same number through the same rule set (many trunks share one) again is a
- * copy. */
+ * copy (of the whole buffer: a fixed size copies without a call). */
 static void translate_set(struct walk *w, const struct rt_rewrite *rules, uint32_t n,
 			  uint32_t set, const char *num, size_t len, char out[RT_NUM_MAX])
 {
 	struct rt_scratch *sc = w->sc;
-	if (n) {
-		uint32_t k = sc->n_xl < 4 ? sc->n_xl : 4;
-		for (uint32_t i = 0; i < k; i++) {
-			if (sc->xl[i].set == set && sc->xl[i].num == num) {
-				memcpy(out, sc->xl[i].out, sc->xl[i].len + 1);
-				return;
-			}
+	uint32_t k = sc->n_xl < 4 ? sc->n_xl : 4;
+	for (uint32_t i = 0; i < k; i++) {
+		if (sc->xl[i].set == set && sc->xl[i].num == num) {
+			memcpy(out, sc->xl[i].out, RT_NUM_MAX);
+			return;
 		}
 	}
-	translate(rules, n, num, len, sc->md, out);
-	if (n) {
-		uint32_t i = sc->n_xl++ % 4;
-		sc->xl[i].set = set;
-		sc->xl[i].num = num;
-		sc->xl[i].len = (uint32_t)strlen(out);
-		memcpy(sc->xl[i].out, out, sc->xl[i].len + 1);
-	}
+	uint32_t i = sc->n_xl++ % 4;
+	translate(rules, n, num, len, sc->md, sc->xl[i].out);
+	sc->xl[i].set = set;
+	sc->xl[i].num = num;
+	memcpy(out, sc->xl[i].out, RT_NUM_MAX);
 }
 
 static struct rt_dest *next_slot(struct walk *w, bool degraded)
@@ -715,6 +712,13 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	const uint16_t *pos = pol->pos;
 	for (uint32_t i = 0; i < c.n; i++) {
 		uint32_t r = c.ids[i], u = few ? UINT32_MAX : s->route_usage[r];
+		if (u != UINT32_MAX && pos) {
+			/* Branch-free: which routes pass varies per number. */
+			uint32_t p = pos[u];
+			pairs[np] = (uint64_t)(p - 1u) << 32 | r;
+			np += p != 0;
+			continue;
+		}
 		const uint32_t *us = &u;
 		uint32_t nu = 1;
 		if (u == UINT32_MAX) {
@@ -730,16 +734,41 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 			}
 		}
 	}
-	sort_u64(pairs, np);
 	if (depth == 0 && np)
 		w->permitted = true;
+	/* The walk reads the routes of the first few pairs: load them
+	 * together (a carrier number's few were loaded above). */
+	if (!few && np <= 16)
+		for (uint32_t k = 0; k < np; k++)
+			__builtin_prefetch(&s->routes[(uint32_t)pairs[k]]);
 
 	if (!w->ex) {
-		/* The pairs are the walk: (position, route) in order. */
-		for (uint32_t k = 0; k < np && !w->full; k++)
-			take_route(w, (uint32_t)pairs[k], pol->usages[pairs[k] >> 32], num, len, depth);
+		/* The pairs are the walk: (position, route) in order. The answer
+		 * is usually full after the first few, so those are picked one
+		 * at a time (smallest of the rest), and the rest sorted only if
+		 * the walk gets that far. */
+		for (uint32_t k = 0; k < np && !w->full; k++) {
+			if (k == RT_PICK_FIRST) {
+				sort_u64(pairs + k, np - k);
+				for (; k < np && !w->full; k++)
+					take_route(w, (uint32_t)pairs[k], pol->usages[pairs[k] >> 32], num,
+						   len, depth);
+				break;
+			}
+			uint64_t v = pairs[k];
+			uint32_t at = k;
+			for (uint32_t j = k + 1; j < np; j++) {
+				bool lt = pairs[j] < v;
+				v = lt ? pairs[j] : v;
+				at = lt ? j : at;
+			}
+			pairs[at] = pairs[k];
+			pairs[k] = v;
+			take_route(w, (uint32_t)v, pol->usages[v >> 32], num, len, depth);
+		}
 		return;
 	}
+	sort_u64(pairs, np);
 	uint32_t k = 0;
 	for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
 		uint32_t u = pol->usages[ui];
@@ -769,7 +798,29 @@ static size_t normalise(struct walk *w)
 	struct rt_str called = w->q->called;
 	int32_t dp = w->pol->dial_plan;
 
-	if (dp >= 0 && s->dial_plans[dp].n) {
+	if (dp >= 0 && s->dial_plans[dp].all_fast && s->dial_plans[dp].n &&
+	    called.p[called.len - 1] != '\n') {
+		/* Rules in order, the first that matches applies: what the
+		 * matcher below finds, without a walk (a rule that matches but
+		 * whose result does not fit leaves the number, there too). */
+		const struct rt_dial_plan *plan = &s->dial_plans[dp];
+		for (uint32_t i = 0; i < plan->n; i++) {
+			const struct rt_rewrite *rule = &s->dp_rules[plan->first + i];
+			size_t olen;
+			int rc = rt_rewrite_apply_len(rule, called.p, called.len, w->sc->md,
+						      ans->normalized, RT_NUM_MAX, &olen);
+			if (rc == 0)
+				continue;
+			if (rc == 1) {
+				if (w->ex) {
+					w->ex->dial_plan = plan->name;
+					w->ex->dial_rule = rule->match;
+				}
+				return olen;
+			}
+			break;
+		}
+	} else if (dp >= 0 && s->dial_plans[dp].n) {
 		const struct rt_dial_plan *plan = &s->dial_plans[dp];
 		struct first_in f = {plan->first, plan->first + plan->n, UINT32_MAX};
 		if (rt_matcher_scan_group(&s->dial_m, (uint32_t)dp, called.p, called.len, w->sc->hs,
@@ -777,13 +828,14 @@ static size_t normalise(struct walk *w)
 			w->scan_failed = true;
 		if (f.best != UINT32_MAX) {
 			const struct rt_rewrite *rule = &s->dp_rules[f.best];
-			if (rt_rewrite_apply(rule, called.p, called.len, w->sc->md, ans->normalized,
-					     RT_NUM_MAX) == 1) {
+			size_t olen;
+			if (rt_rewrite_apply_len(rule, called.p, called.len, w->sc->md, ans->normalized,
+						 RT_NUM_MAX, &olen) == 1) {
 				if (w->ex) {
 					w->ex->dial_plan = plan->name;
 					w->ex->dial_rule = rule->match;
 				}
-				return strlen(ans->normalized);
+				return olen;
 			}
 		}
 	}

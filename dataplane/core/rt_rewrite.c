@@ -222,15 +222,19 @@ void rt_rewrite_free(struct rt_rewrite *rw)
 
 /* rt_rewrite_apply for a fast rule; -EAGAIN: ask PCRE2. */
 static int apply_fast(const struct rt_rewrite *rw, const char *subject, size_t len, char *out,
-		      size_t outlen)
+		      size_t outlen, size_t *olen)
 {
 	if (len && subject[len - 1] == '\n')
 		return -EAGAIN; /* '$' before a final newline: PCRE2's rules */
 	/* No match: PCRE2 copies the subject out, and says so if it does not
 	 * fit. */
 	int none = len >= outlen ? -ENOSPC : 0;
-	if (len < rw->lit_len || memcmp(subject, rw->lit, rw->lit_len))
+	if (len < rw->lit_len)
 		return none;
+	/* At most RT_REWRITE_LIT bytes: a loop beats a call to memcmp. */
+	for (size_t i = 0; i < rw->lit_len; i++)
+		if (subject[i] != rw->lit[i])
+			return none;
 	size_t k = len - rw->lit_len;
 	if (k < rw->min || (rw->max != 0xffff && k > rw->max))
 		return none;
@@ -252,14 +256,22 @@ static int apply_fast(const struct rt_rewrite *rw, const char *subject, size_t l
 	if (o >= outlen)
 		return -ENOSPC;
 	out[o] = '\0';
+	*olen = o;
 	return 1;
 }
 
 int rt_rewrite_apply(const struct rt_rewrite *rw, const char *subject, size_t len,
 		     pcre2_match_data *md, char *out, size_t outlen)
 {
+	size_t olen;
+	return rt_rewrite_apply_len(rw, subject, len, md, out, outlen, &olen);
+}
+
+int rt_rewrite_apply_len(const struct rt_rewrite *rw, const char *subject, size_t len,
+			 pcre2_match_data *md, char *out, size_t outlen, size_t *out_len)
+{
 	if (rw->fast) {
-		int rc = apply_fast(rw, subject, len, out, outlen);
+		int rc = apply_fast(rw, subject, len, out, outlen, out_len);
 		if (rc != -EAGAIN)
 			return rc;
 	}
@@ -267,8 +279,10 @@ int rt_rewrite_apply(const struct rt_rewrite *rw, const char *subject, size_t le
 	int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)subject, len, 0, 0, md, NULL,
 				  (PCRE2_SPTR)rw->replace, PCRE2_ZERO_TERMINATED,
 				  (PCRE2_UCHAR *)out, &olen);
-	if (rc > 0)
+	if (rc > 0) {
+		*out_len = olen; /* what it wrote, without the NUL */
 		return 1;
+	}
 	if (rc == 0)
 		return 0;
 	return rc == PCRE2_ERROR_NOMEMORY ? -ENOSPC : -EIO;

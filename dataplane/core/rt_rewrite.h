@@ -63,3 +63,7 @@ int rt_regex_check(const char *pattern, char *err, size_t errlen);
  */
 int rt_rewrite_apply(const struct rt_rewrite *rw, const char *subject, size_t len,
 		     pcre2_match_data *md, char *out, size_t outlen);
+/* The same, also giving the result's length (without the NUL) in *out_len
+ * when it returns 1. */
+int rt_rewrite_apply_len(const struct rt_rewrite *rw, const char *subject, size_t len,
+			 pcre2_match_data *md, char *out, size_t outlen, size_t *out_len);

@@ -495,6 +495,10 @@ static int build_dial_plans(struct build *b)
 		if (compile_rules(b, d->rules, d->n_rules, "dial plan", d->name, "normalisation",
 				  &s->dp_rules[id]))
 			goto out;
+		o->all_fast = true;
+		for (size_t r = 0; r < d->n_rules; r++)
+			if (!s->dp_rules[id + r].fast)
+				o->all_fast = false;
 		for (size_t r = 0; r < d->n_rules; r++, id++) {
 			pats[id] = d->rules[r].match ? d->rules[r].match : "";
 			names[id] = d->name;

@@ -90,6 +90,10 @@ struct rt_dial_plan {
 	const char *name;
 	uint32_t first; /* rule ids [first, first + n) in dp_rules */
 	uint32_t n;
+	/* Every rule has the shape rt_rewrite applies without PCRE2 (struct
+	 * rt_rewrite.fast): trying them in order is cheaper than asking the
+	 * matcher which one matches first. */
+	bool all_fast;
 };
 
 struct rt_snapshot {

@@ -108,6 +108,11 @@ static uint64_t lit_code(const char *lit, size_t len)
 	return code;
 }
 
+/* Tails an inline slot can hold (kind = tail, + 3 when dup); others make
+ * a run of one. */
+#define INLINE_TAILS 3u
+#define RUN_ONLY (1u << 31)
+
 /* Fibonacci hashing: every digit of the code moves the product's top
  * bits; bits 40.. pick the group, bits 25..31 are the tag. */
 #define MAX_GROUPS (1u << 24)
@@ -371,6 +376,8 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 		return -E2BIG;
 	uint32_t size = groups * 16;
 	int rc = -ENOMEM;
+	/* cnt: items per slot, bit 31 set when one has a tail the inline
+	 * form cannot say (kind holds 3 tails): such a slot gets a run. */
 	uint32_t *cnt = calloc(size, sizeof(uint32_t));
 	uint32_t *cur = malloc(size * sizeof(uint32_t));
 	uint32_t *at = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
@@ -406,7 +413,7 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 				break;
 			}
 		}
-		cnt[s]++;
+		cnt[s] = (cnt[s] + 1) | (it->tail >= INLINE_TAILS ? RUN_ONLY : 0);
 		at[i] = s;
 		unsigned digits = it->len - (it->lit[0] == '+');
 		if (it->lit[0] == '+')
@@ -417,7 +424,7 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 	for (uint32_t s = 0; s < size; s++) {
 		if (cnt[s] > 1) {
 			cur[s] = *e;
-			*e += cnt[s];
+			*e += cnt[s] & ~RUN_ONLY;
 		}
 	}
 	for (uint32_t i = 0; i < n_items; i++) {
@@ -438,12 +445,12 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 	for (uint32_t s = 0; s < size; s++) {
 		if (cnt[s] > 1) {
 			struct rt_trie_slot *sl = &t->slots[s];
-			uint32_t first = cur[s] - cnt[s], n;
-			sort_run(&t->entries[first], cnt[s]);
-			if (regroup(t, &t->entries[first], cnt[s], &n, gcap))
+			uint32_t c = cnt[s] & ~RUN_ONLY, first = cur[s] - c, n;
+			sort_run(&t->entries[first], c);
+			if (regroup(t, &t->entries[first], c, &n, gcap))
 				goto out;
 			const struct rt_trie_entry *one = &t->entries[first];
-			if (n == 1 && !one->group) {
+			if (n == 1 && !one->group && one->tail < INLINE_TAILS) {
 				sl->key |= (uint64_t)(one->tail + (one->dup ? 3u : 0u)) << KIND_SHIFT;
 				sl->a = one->id;
 				sl->b = one->min;
@@ -605,6 +612,18 @@ static inline size_t run_end(const struct rt_trie_num *pr, size_t p)
 	return pr->len && (unsigned)(pr->s[0] - '0') < 10 ? pr->first_nd : 0;
 }
 
+/* ";ext=" at f, then digits (at least one) up to the end. */
+static bool ext_ok(const struct rt_trie_num *pr, size_t f)
+{
+	const char *s = pr->s;
+	if (pr->end < f + 6 || memcmp(s + f, ";ext=", 5))
+		return false;
+	for (size_t i = f + 5; i < pr->end; i++)
+		if ((unsigned)(s[i] - '0') > 9)
+			return false;
+	return true;
+}
+
 static inline bool tail_ok(const struct rt_trie_entry *e, size_t p, struct rt_trie_num *pr)
 {
 	size_t f = run_end(pr, p);
@@ -613,6 +632,10 @@ static inline bool tail_ok(const struct rt_trie_entry *e, size_t p, struct rt_tr
 		return f - p >= e->min;
 	case RT_TAIL_DIGITS_END:
 		return f == pr->end && f - p >= e->min && (e->max == RT_REP_INF || f - p <= e->max);
+	case RT_TAIL_DIGITS_EXT_END:
+		if (f - p < e->min || (e->max != RT_REP_INF && f - p > e->max))
+			return false;
+		return f == pr->end || ext_ok(pr, f);
 	case RT_TAIL_ANY_END:
 		/* The walked prefix holds no '\n', so "none after p" is "none". */
 		if (pr->nl < 0)

@@ -560,6 +560,95 @@ static void long_literals_equal_pcre2(void **state)
 	assert_true(matches > total / 2);
 }
 
+/* Teams-style DID routes with an optional extension, '(;ext=\d+)?$': the
+ * classifier lowers that suffix (a tail of its own); look-alikes (another
+ * case, an optional '$', no '?', '\d*', no '$' at all) must stay with
+ * Hyperscan. Sets of such patterns matched at once against numbers with
+ * and without extensions, broken extensions, a final '\n', mutations. */
+static void ext_suffix_equal_pcre2(void **state)
+{
+	static const char *PRE[] = {"^\\+1425555", "^\\+1(425|206)", "^\\+?1\\d{3}",
+				    "^\\+44\\d{2,4}", "^", "^1", "^\\+1[2-9]", "^(\\+1)?206",
+				    "^\\+1425\\d*", "^\\+1425\\d+"};
+	static const char *MID[] = {"(\\d{4})", "\\d{4}", "\\d{2,3}", "", "\\d*", "\\d+",
+				    "(\\d{1,})", "[0-4]\\d{3}", "\\d{0,2}", ".*"};
+	static const char *SUF[] = {"(;ext=\\d+)?$", "(?:;ext=\\d+)?$",
+				    "(;ext=\\d+)?$|^\\+1999(;ext=\\d+)?$",
+				    "(;ext=\\d+)?$|^\\+1998\\d$", "(;ext=\\d*)?$", "(;ext=\\d+)$",
+				    "(;ext=\\d+)?", "(;EXT=\\d+)?$", "(;ext=\\d+)?$$",
+				    "(;ext=\\d+)?$|^1\\d(?:;ext=\\d+)?$"};
+	static const char *START[] = {"+1425555", "+1206", "+1425", "+44", "1",
+				      "+1999", "+1998", "", "+1", "+14255551234"};
+	static const char *TAIL[] = {"", ";ext=", ";ext=1", ";ext=123",
+				     ";ext=12a", ";EXT=1", ";ext=1;ext=2", ";ext"};
+	const char *env = getenv("STROWGER_DIFF_NUMBERS");
+	uint32_t total = env ? (uint32_t)strtoul(env, NULL, 10) / 2 : 50000;
+	const uint32_t sets = 20, per_set = 40;
+	rng_state = 0xe87e5eedull;
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	uint64_t matches = 0;
+	uint32_t lowered = 0, all = 0;
+	for (uint32_t set = 0; set < sets; set++) {
+		char pats[40][128];
+		const char *pp[40], *names[40];
+		struct rt_src srcs[40];
+		pcre2_code *ref[40];
+		for (uint32_t i = 0; i < per_set; i++) {
+			snprintf(pats[i], sizeof(pats[i]), "%s%s%s", PRE[rnd(10)], MID[rnd(10)],
+				 SUF[rnd(10)]);
+			pp[i] = pats[i];
+			names[i] = pats[i];
+			memset(&srcs[i], 0, sizeof(srcs[i]));
+			ref[i] = pcre(pats[i]);
+			assert_non_null(ref[i]);
+			struct rt_lowered alts[RT_CLASSIFY_MAX_ALTS];
+			uint32_t na;
+			lowered += rt_classify(pats[i], alts, RT_CLASSIFY_MAX_ALTS, &na);
+			all++;
+		}
+		struct rt_matcher m;
+		struct rt_diag d;
+		rt_diag_init(&d);
+		assert_int_equal(rt_matcher_build(&m, pp, per_set, srcs, "route", names, &d), 0);
+		hs_scratch_t *hs = NULL;
+		assert_int_equal(rt_matcher_ready(&m, &hs), 0);
+		for (uint32_t k = 0; k < total / sets; k++) {
+			char num[80];
+			int o = snprintf(num, sizeof(num), "%s", START[rnd(10)]);
+			for (uint32_t j = rnd(8); j > 0; j--)
+				num[o++] = (char)('0' + rnd(10));
+			o += snprintf(num + o, sizeof(num) - (size_t)o, "%s", TAIL[rnd(8)]);
+			if (rnd(4) == 0)
+				num[o++] = '\n';
+			if (rnd(6) == 0 && o)
+				num[rnd((uint32_t)o)] = "0;\n+e="[rnd(6)];
+			num[o] = '\0';
+			uint32_t ids[40], n = 0;
+			assert_int_equal(rt_matcher_collect(&m, num, (size_t)o, hs, ids, 40, &n), 0);
+			bool got[40] = {false};
+			for (uint32_t i = 0; i < n; i++)
+				got[ids[i]] = true;
+			for (uint32_t i = 0; i < per_set; i++) {
+				bool want = pcre_match(ref[i], md, num, (size_t)o);
+				if (want != got[i])
+					fail_msg("'%s' on '%s': PCRE2 %s, matcher %s (lowered: %s)",
+						 pats[i], num, want ? "matches" : "does not",
+						 got[i] ? "matches" : "does not", lowering(pats[i]));
+				matches += want;
+			}
+		}
+		hs_free_scratch(hs);
+		rt_matcher_free(&m);
+		for (uint32_t i = 0; i < per_set; i++)
+			pcre2_code_free(ref[i]);
+	}
+	pcre2_match_data_free(md);
+	print_message("%u numbers, %llu matches; %u of %u patterns lowered\n", total,
+		      (unsigned long long)matches, lowered, all);
+	assert_true(lowered > all / 4 && lowered < all);
+	assert_true(matches > total / 4);
+}
+
 /* The same pattern (so the same alternatives) routed many times over, as
  * per-site routes of one tenant are: the trie reports them as groups, which
  * must still name every id once. */
@@ -813,6 +902,7 @@ int main(void)
 		cmocka_unit_test(mixed_sets_equal_pcre2),
 		cmocka_unit_test(long_literals_equal_pcre2),
 		cmocka_unit_test(shared_alternatives_equal_pcre2),
+		cmocka_unit_test(ext_suffix_equal_pcre2),
 		cmocka_unit_test(hs_prefix_filter_equal_pcre2),
 		cmocka_unit_test(random_patterns_matcher_exact),
 	};
