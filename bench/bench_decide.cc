@@ -374,6 +374,72 @@ void BM_TrieWalk(benchmark::State &state)
 }
 BENCHMARK(BM_TrieWalk)->Arg(1000)->Arg(10000)->Arg(100000)->Arg(1000000);
 
+// Incremental compile (rt_snapshot_patch): one route of carrier-N replaced
+// (a new pattern and trunks) on the compiled snapshot, as `strowgerctl
+// patch` does before publishing; what goes live in that time. Counters:
+// the full build of the same workload (compile_s), and the decision rate
+// on the patched snapshot against the full one (decide_ns_full,
+// decide_ns_patched: the layer's cost on every decision).
+void BM_PatchCarrier(benchmark::State &state)
+{
+	Workload *w = carrier((size_t)state.range(0), 0);
+	if (!w) {
+		state.SkipWithError("cannot build the workload");
+		return;
+	}
+	rt_config *up = rt_config_new("patch.yaml");
+	up->n_routes = 1;
+	up->routes = (rt_cfg_route *)rt_arena_calloc(up->arena, 1, sizeof(rt_cfg_route));
+	static const char *usages[] = {"usage03"}, *trunks[] = {"t007", "t009"};
+	rt_cfg_route &r = up->routes[0];
+	r.name = rt_snapshot_route_name(w->snap, rt_snapshot_route_count(w->snap) / 2);
+	r.pattern = "^\\+4420\\d*$";
+	r.usages = usages;
+	r.n_usages = 1;
+	r.trunks = trunks;
+	r.n_trunks = 2;
+	rt_snapshot *p = nullptr;
+	uint64_t gen = 2;
+	for (auto _ : state) {
+		rt_diag d;
+		rt_diag_init(&d);
+		auto t0 = Clock::now();
+		rt_snapshot *n = rt_snapshot_patch(w->snap, up, nullptr, 0, gen++, &d);
+		state.SetIterationTime(since(t0));
+		if (!n) {
+			rt_diag_print(&d, stderr);
+			state.SkipWithError("the patch did not compile");
+			break;
+		}
+		rt_snapshot_free(p);
+		p = n;
+	}
+	if (p) {
+		rt_scratch *sc = rt_scratch_new(p);
+		rt_health_view hv{w->gw.data(), nullptr};
+		rt_answer ans;
+		rt_query q{};
+		size_t n = 1u << 20, mask = w->queries.size() - 1;
+		for (int pass = 0; pass < 2; pass++) {
+			rt_snapshot *s = pass ? p : w->snap;
+			rt_scratch *x = pass ? sc : w->sc;
+			double t0 = cpu_now();
+			for (size_t i = 0; i < n; i++) {
+				fill(q, w->queries[i & mask]);
+				rt_decide(s, &hv, &q, x, &ans, nullptr);
+			}
+			state.counters[pass ? "decide_ns_patched" : "decide_ns_full"] =
+				1e9 * (cpu_now() - t0) / (double)n;
+		}
+		rt_scratch_free(sc);
+		rt_snapshot_free(p);
+	}
+	rt_config_free(up);
+	state.counters["compile_s"] = w->compile_s;
+}
+BENCHMARK(BM_PatchCarrier)->Arg(100000)->Arg(1000000)->Iterations(5)->UseManualTime()
+	->Unit(benchmark::kMillisecond);
+
 // The enterprise tenant: dial plan, assignment, regex routes (some left to
 // Hyperscan), trunk translations, at most 4 destinations (SIP max_contacts).
 void BM_DecideEnterprise(benchmark::State &state)

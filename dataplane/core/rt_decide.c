@@ -148,8 +148,8 @@ static int grow_u32(uint32_t **p, uint32_t *cap, uint32_t want)
 
 int rt_scratch_ready(struct rt_scratch *sc, const struct rt_snapshot *s)
 {
-	if (rt_matcher_ready(&s->route_m, &sc->hs) || rt_matcher_ready(&s->dial_m, &sc->hs) ||
-	    rt_matcher_ready(&s->assign_m, &sc->hs))
+	if (rt_matcher_ready(&s->route_m, &sc->hs) || rt_matcher_ready(&s->over_m, &sc->hs) ||
+	    rt_matcher_ready(&s->dial_m, &sc->hs) || rt_matcher_ready(&s->assign_m, &sc->hs))
 		return -ENOMEM;
 
 	uint32_t pairs = s->max_captures + 1 < 10 ? 10 : s->max_captures + 1;
@@ -340,14 +340,6 @@ struct collect {
 	uint32_t n;
 	uint32_t cap;
 };
-
-static int collect_id(unsigned id, void *p)
-{
-	struct collect *c = p;
-	if (c->n < c->cap)
-		c->ids[c->n++] = id;
-	return 0;
-}
 
 /* Lowest matching id inside [lo, hi): "first matching rule applies". */
 struct first_in {
@@ -561,13 +553,66 @@ static void weighted_order(const struct walk *w, const uint32_t *trunks, uint32_
 
 static void route_number(struct walk *w, const char *num, size_t len, int depth);
 
+/*
+ * A patched snapshot (rt_snapshot_patch): the layer's matches (over_m ids
+ * from 0 are routes n_base..) appended to the base's n in ids; each route
+ * once, so cap (the route count) is never reached. The base's masked
+ * routes are still in; drop_masked takes them out where their routes are
+ * read anyway. 0, or -EIO.
+ */
+static int layer_collect(const struct rt_snapshot *s, struct rt_scratch *sc, const char *num,
+			 size_t len, uint32_t *ids, uint32_t cap, uint32_t *n)
+{
+	uint32_t k = *n < cap ? *n : cap, m = 0;
+	if (rt_matcher_collect(&s->over_m, num, len, sc->hs, ids + k, cap - k, &m))
+		return -EIO;
+	for (uint32_t i = 0; i < m && k + i < cap; i++)
+		ids[k + i] += s->n_base;
+	*n = k + m;
+	return 0;
+}
+
+static void drop_masked(const struct rt_snapshot *s, uint32_t *ids, uint32_t *n)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < *n; i++)
+		if (!s->routes[ids[i]].masked)
+			ids[k++] = ids[i];
+	*n = k;
+}
+
+static int collect_routes(const struct rt_snapshot *s, struct rt_scratch *sc, const char *num,
+			  size_t len, uint32_t *ids, uint32_t cap, uint32_t *n)
+{
+	if (rt_matcher_collect(&s->route_m, num, len, sc->hs, ids, cap, n))
+		return -EIO;
+	return s->base ? layer_collect(s, sc, num, len, ids, cap, n) : 0;
+}
+
+/* Route ids into walk order: ascending ids in a full build, by rank in a
+ * patched one. */
+static void sort_walk(const struct rt_snapshot *s, uint32_t *ids, uint32_t n)
+{
+	if (!s->by_rank) {
+		sort_ids(ids, n);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = s->routes[ids[i]].rank;
+	sort_ids(ids, n);
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = s->by_rank[ids[i]];
+}
+
 long rt_match_routes(const struct rt_snapshot *s, struct rt_scratch *sc, const char *num,
 		     size_t len, uint32_t *ids, uint32_t cap)
 {
 	struct collect c = {sc->matched[0], 0, sc->matched_cap};
-	if (rt_matcher_scan(&s->route_m, num, len, sc->hs, collect_id, &c))
+	if (collect_routes(s, sc, num, len, c.ids, c.cap, &c.n))
 		return -EIO;
-	sort_ids(c.ids, c.n);
+	if (s->base)
+		drop_masked(s, c.ids, &c.n);
+	sort_walk(s, c.ids, c.n);
 	for (uint32_t i = 0; i < c.n && i < cap; i++)
 		ids[i] = c.ids[i];
 	return c.n;
@@ -658,17 +703,22 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	if (depth == 0 && w->pre) {
 		c.ids = w->pre;
 		c.n = w->pre_n;
-	} else if (rt_matcher_collect(&s->route_m, num, len, sc->hs, c.ids, c.cap, &c.n)) {
+	} else if (collect_routes(s, sc, num, len, c.ids, c.cap, &c.n)) {
 		w->scan_failed = true;
 		return;
 	}
 	if (c.n > c.cap)
 		c.n = c.cap; /* cannot happen: each route matches once */
+	if (s->base) {
+		for (uint32_t i = 0; i < c.n && i < 8; i++)
+			__builtin_prefetch(&s->routes[c.ids[i]]);
+		drop_masked(s, c.ids, &c.n);
+	}
 	bool sorted = false;
 	if (depth == 0) {
 		w->n_matched = c.n;
 		if (w->ex) {
-			sort_ids(c.ids, c.n);
+			sort_walk(s, c.ids, c.n);
 			sorted = true;
 			for (uint32_t i = 0; i < c.n; i++) {
 				if (w->ex->n_matched < RT_EXPLAIN_MAX)
@@ -682,7 +732,7 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	if (pol->repeats_usage) {
 		/* A usage listed twice is walked twice: ask each pair. */
 		if (!sorted)
-			sort_ids(c.ids, c.n);
+			sort_walk(s, c.ids, c.n);
 		for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
 			uint32_t u = pol->usages[ui];
 			uint32_t carried = 0;
@@ -702,10 +752,16 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 
 	/* Few matches (a carrier number): their routes, which take_route reads
 	 * next anyway, are loaded together. Many (the same prefix routed per
-	 * site): the dense usage array decides most without a route. */
+	 * site): the dense usage array decides most without a route. Pairs
+	 * are (position << 32 | route) in a full build; in a patched one,
+	 * where ids are not in walk order, (position << 48 | rank << 24 |
+	 * route), the rank read from the route. */
 	uint64_t *pairs = sc->pairs[depth];
 	uint32_t np = 0;
-	bool few = c.n <= 8;
+	const uint32_t *by_rank = s->by_rank;
+	const unsigned shift = by_rank ? 48 : 32;
+	const uint64_t rmask = by_rank ? 0xffffff : 0xffffffff;
+	bool few = c.n <= 8 || by_rank;
 	if (few)
 		for (uint32_t i = 0; i < c.n; i++)
 			__builtin_prefetch(&s->routes[c.ids[i]]);
@@ -725,12 +781,13 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 			us = rt_route_usages(&s->routes[r]);
 			nu = s->routes[r].n_usages;
 		}
+		uint64_t key = by_rank ? (uint64_t)s->routes[r].rank << 24 | r : r;
 		for (uint32_t k = 0; k < nu; k++) {
 			if (pos) {
 				if (pos[us[k]])
-					pairs[np++] = (uint64_t)(pos[us[k]] - 1u) << 32 | r;
+					pairs[np++] = (uint64_t)(pos[us[k]] - 1u) << shift | key;
 			} else if (sc->u_stamp[us[k]] == sc->epoch) {
-				pairs[np++] = (uint64_t)sc->u_pos[us[k]] << 32 | r;
+				pairs[np++] = (uint64_t)sc->u_pos[us[k]] << shift | key;
 			}
 		}
 	}
@@ -740,7 +797,7 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	 * together (a carrier number's few were loaded above). */
 	if (!few && np <= 16)
 		for (uint32_t k = 0; k < np; k++)
-			__builtin_prefetch(&s->routes[(uint32_t)pairs[k]]);
+			__builtin_prefetch(&s->routes[(uint32_t)(pairs[k] & rmask)]);
 
 	if (!w->ex) {
 		/* The pairs are the walk: (position, route) in order. The answer
@@ -751,8 +808,8 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 			if (k == RT_PICK_FIRST) {
 				sort_u64(pairs + k, np - k);
 				for (; k < np && !w->full; k++)
-					take_route(w, (uint32_t)pairs[k], pol->usages[pairs[k] >> 32], num,
-						   len, depth);
+					take_route(w, (uint32_t)(pairs[k] & rmask),
+						   pol->usages[pairs[k] >> shift], num, len, depth);
 				break;
 			}
 			uint64_t v = pairs[k];
@@ -764,7 +821,7 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 			}
 			pairs[at] = pairs[k];
 			pairs[k] = v;
-			take_route(w, (uint32_t)v, pol->usages[v >> 32], num, len, depth);
+			take_route(w, (uint32_t)(v & rmask), pol->usages[v >> shift], num, len, depth);
 		}
 		return;
 	}
@@ -773,9 +830,9 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	for (uint32_t ui = 0; ui < pol->n_usages && !w->full; ui++) {
 		uint32_t u = pol->usages[ui];
 		uint32_t carried = 0;
-		for (; k < np && (uint32_t)(pairs[k] >> 32) == ui && !w->full; k++) {
+		for (; k < np && (uint32_t)(pairs[k] >> shift) == ui && !w->full; k++) {
 			carried++;
-			take_route(w, (uint32_t)pairs[k], u, num, len, depth);
+			take_route(w, (uint32_t)(pairs[k] & rmask), u, num, len, depth);
 		}
 		explain_usage(w, u, carried, depth);
 		if (k == np && !w->ex)
@@ -1037,6 +1094,9 @@ void rt_decide_burst(const struct rt_snapshot *s, const struct rt_health_view *h
 			 * collects again (and fails the same way). */
 			if (rt_matcher_probe_collect(m, &sc->bp[i], sc->hs, sc->bids[i], RT_BURST_IDS,
 						     &got) ||
+			    got > RT_BURST_IDS ||
+			    (s->base && layer_collect(s, sc, as[base + i]->normalized, nlen[i],
+						      sc->bids[i], RT_BURST_IDS, &got)) ||
 			    got > RT_BURST_IDS)
 				continue;
 			w[i].pre = sc->bids[i];

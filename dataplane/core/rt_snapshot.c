@@ -15,7 +15,7 @@ struct build {
 	const struct rt_config *cfg;
 	struct rt_snapshot *s;
 	struct rt_diag *diag;
-	struct rt_index trunk_ix, usage_ix, dp_ix;
+	struct rt_index dp_ix;
 	int errors;
 };
 
@@ -231,7 +231,7 @@ static int build_trunks(struct build *b)
 	s->trunks = rt_arena_calloc(s->arena, c->n_trunks ? c->n_trunks : 1, sizeof(*s->trunks));
 	if (!s->trunks)
 		return -ENOMEM;
-	if (index_names(b, &b->trunk_ix, c->n_trunks, "trunk", trunks_name, trunks_src))
+	if (index_names(b, &s->trunk_ix, c->n_trunks, "trunk", trunks_name, trunks_src))
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_trunks; i++) {
 		const struct rt_cfg_trunk *t = &c->trunks[i];
@@ -277,7 +277,7 @@ static int build_usages(struct build *b)
 	s->usages = rt_arena_calloc(s->arena, c->n_usages ? c->n_usages : 1, sizeof(char *));
 	if (!s->usages)
 		return -ENOMEM;
-	if (index_names(b, &b->usage_ix, c->n_usages, "usage", usages_name, usages_src))
+	if (index_names(b, &s->usage_ix, c->n_usages, "usage", usages_name, usages_src))
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_usages; i++)
 		if (!(s->usages[i] = dup_str(b, c->usages[i].name ? c->usages[i].name : "")))
@@ -313,6 +313,99 @@ static bool is_uri(const char *s)
 	return !strncmp(s, "sip:", 4) || !strncmp(s, "sips:", 5) || !strncmp(s, "tel:", 4);
 }
 
+/*
+ * Compile one route into o (its name, salt, trunks by gateway priority,
+ * distinct usages, fallback), reporting what is wrong with it; *usage gets
+ * its only usage (UINT32_MAX: several), *pattern its pattern. ids: scratch
+ * for the route's trunk and usage ids (n_trunks + n_usages). 0 or -ENOMEM.
+ */
+#define RT_ROUTE_LINKS_MAX 65535u
+static int compile_route(struct build *b, const struct rt_cfg_route *r, struct rt_route *o,
+			 const char **pattern, uint32_t *usage, uint32_t *ids)
+{
+	struct rt_snapshot *s = b->s;
+	o->name = dup_str(b, r->name ? r->name : "");
+	*pattern = dup_str(b, r->pattern ? r->pattern : "");
+	if (!o->name || !*pattern)
+		return -ENOMEM;
+	o->salt = rt_hash64(o->name, strlen(o->name));
+
+	char err[512];
+	if (blank(r->pattern))
+		ERR(b, &r->src, "route", r->name, "has no pattern");
+	else if (rt_regex_check(r->pattern, err, sizeof(err)))
+		ERR(b, &r->src, "route", r->name, "pattern '%s' rejected by PCRE2: %s", r->pattern,
+		    err);
+	if (r->n_trunks > RT_ROUTE_LINKS_MAX || r->n_usages > RT_ROUTE_LINKS_MAX) {
+		ERR(b, &r->src, "route", r->name, "more than %u trunks or usages",
+		    RT_ROUTE_LINKS_MAX);
+		return 0;
+	}
+
+	/* Trunks by gateway priority (insertion, stable: config order within
+	 * one), then the distinct usages. */
+	if (!r->n_trunks && blank(r->fallback))
+		ERR(b, &r->src, "route", r->name, "has no trunks and no fallback");
+	uint32_t nt = 0, nu = 0;
+	for (size_t t = 0; t < r->n_trunks; t++) {
+		long ti = rt_index_get(&s->trunk_ix, r->trunks[t], (size_t)-1);
+		if (ti < 0) {
+			ERR(b, &r->src, "route", r->name, "unknown trunk '%s'", r->trunks[t]);
+			continue;
+		}
+		uint32_t p = s->gws[s->trunks[ti].gw].priority;
+		uint32_t k = nt;
+		while (k > 0 && s->gws[s->trunks[ids[k - 1]].gw].priority > p) {
+			ids[k] = ids[k - 1];
+			k--;
+		}
+		ids[k] = (uint32_t)ti;
+		nt++;
+	}
+	if (!r->n_usages)
+		ERR(b, &r->src, "route", r->name, "has no usages");
+	for (size_t u = 0; u < r->n_usages; u++) {
+		long ui = rt_index_get(&s->usage_ix, r->usages[u], (size_t)-1);
+		if (ui < 0) {
+			ERR(b, &r->src, "route", r->name, "unknown usage '%s'", r->usages[u]);
+			continue;
+		}
+		uint32_t k = 0;
+		while (k < nu && ids[nt + k] != (uint32_t)ui)
+			k++;
+		if (k == nu)
+			ids[nt + nu++] = (uint32_t)ui;
+	}
+	uint32_t *tr = o->inl;
+	if (nt + nu > RT_ROUTE_INLINE) {
+		tr = rt_arena_calloc(s->arena, nt + nu, sizeof(*tr));
+		if (!tr)
+			return -ENOMEM;
+	}
+	memcpy(tr, ids, (nt + nu) * sizeof(*tr));
+	o->trunks = tr;
+	o->n_trunks = (uint16_t)nt;
+	o->n_usages = (uint16_t)nu;
+	*usage = nu == 1 ? ids[nt] : UINT32_MAX;
+	s->n_route_usages += nu;
+	if (nt > s->max_route_trunks)
+		s->max_route_trunks = nt;
+
+	if (!blank(r->fallback)) {
+		o->fallback = dup_str(b, r->fallback);
+		if (!o->fallback)
+			return -ENOMEM;
+		o->fallback_is_uri = is_uri(r->fallback);
+		if (!o->fallback_is_uri && !is_e164ish(r->fallback))
+			ERR(b, &r->src, "route", r->name,
+			    "fallback '%s' is neither a SIP URI (sip:, sips:, tel:) nor an E.164 "
+			    "number", r->fallback);
+		else if (!o->fallback_is_uri && strlen(r->fallback) >= 64)
+			ERR(b, &r->src, "route", r->name, "fallback number too long");
+	}
+	return 0;
+}
+
 static int build_routes(struct build *b)
 {
 	const struct rt_config *c = b->cfg;
@@ -326,12 +419,16 @@ static int build_routes(struct build *b)
 	if (index_names(b, &cfg_ix, n, "route", routes_name, routes_src))
 		return -ENOMEM;
 
-	uint32_t *ids = NULL; /* one route's trunk and usage ids */
+	size_t max_links = 1;
+	for (uint32_t i = 0; i < n; i++)
+		if (c->routes[i].n_trunks + c->routes[i].n_usages > max_links)
+			max_links = c->routes[i].n_trunks + c->routes[i].n_usages;
+	uint32_t *ids = malloc(max_links * sizeof(*ids)); /* one route's trunk and usage ids */
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
 	const char **pats = malloc((n ? n : 1) * sizeof(*pats));
 	const char **names = malloc((n ? n : 1) * sizeof(*names));
 	struct rt_src *srcs = malloc((n ? n : 1) * sizeof(*srcs));
-	if (!order || !pats || !names || !srcs)
+	if (!ids || !order || !pats || !names || !srcs)
 		goto out;
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
@@ -339,101 +436,30 @@ static int build_routes(struct build *b)
 	qsort(order, n, sizeof(*order), route_cmp);
 
 	s->n_routes = n;
+	s->next_cfg = n;
 	/* One cache line per route (see struct rt_route). */
 	s->routes = rt_big_calloc(n ? n : 1, sizeof(*s->routes));
 	s->route_patterns = rt_arena_calloc(s->arena, n ? n : 1, sizeof(char *));
 	s->route_usage = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
-	size_t max_links = 1;
-	for (uint32_t i = 0; i < n; i++)
-		if (c->routes[i].n_trunks + c->routes[i].n_usages > max_links)
-			max_links = c->routes[i].n_trunks + c->routes[i].n_usages;
-	ids = malloc(max_links * sizeof(*ids));
-	if (!s->routes || !s->route_patterns || !s->route_usage || !ids ||
-	    rt_index_init(&s->route_ix, s->arena, n))
+	s->route_prio = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
+	s->route_cfg = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
+	if (!s->routes || !s->route_patterns || !s->route_usage || !s->route_prio ||
+	    !s->route_cfg || rt_index_init(&s->route_ix, s->arena, n))
 		goto out;
 
 	for (uint32_t id = 0; id < n; id++) {
 		const struct rt_cfg_route *r = &c->routes[order[id]];
 		struct rt_route *o = &s->routes[id];
-		o->name = dup_str(b, r->name ? r->name : "");
-		s->route_patterns[id] = dup_str(b, r->pattern ? r->pattern : "");
-		if (!o->name || !s->route_patterns[id])
+		if (compile_route(b, r, o, &s->route_patterns[id], &s->route_usage[id], ids))
 			goto out;
-		o->salt = rt_hash64(o->name, strlen(o->name));
+		o->rank = id;
+		s->route_prio[id] = r->priority;
+		s->route_cfg[id] = order[id];
 		if (!blank(r->name))
 			rt_index_put(&s->route_ix, o->name, id, NULL);
 		pats[id] = s->route_patterns[id];
 		names[id] = r->name;
 		srcs[id] = r->src;
-
-		char err[512];
-		if (blank(r->pattern))
-			ERR(b, &r->src, "route", r->name, "has no pattern");
-		else if (rt_regex_check(r->pattern, err, sizeof(err)))
-			ERR(b, &r->src, "route", r->name, "pattern '%s' rejected by PCRE2: %s",
-			    r->pattern, err);
-
-		/* Trunks by gateway priority (insertion, stable: config order
-		 * within one), then the distinct usages. */
-		if (!r->n_trunks && blank(r->fallback))
-			ERR(b, &r->src, "route", r->name, "has no trunks and no fallback");
-		uint32_t nt = 0, nu = 0;
-		for (size_t t = 0; t < r->n_trunks; t++) {
-			long ti = rt_index_get(&b->trunk_ix, r->trunks[t], (size_t)-1);
-			if (ti < 0) {
-				ERR(b, &r->src, "route", r->name, "unknown trunk '%s'", r->trunks[t]);
-				continue;
-			}
-			uint32_t p = s->gws[s->trunks[ti].gw].priority;
-			uint32_t k = nt;
-			while (k > 0 && s->gws[s->trunks[ids[k - 1]].gw].priority > p) {
-				ids[k] = ids[k - 1];
-				k--;
-			}
-			ids[k] = (uint32_t)ti;
-			nt++;
-		}
-		if (!r->n_usages)
-			ERR(b, &r->src, "route", r->name, "has no usages");
-		for (size_t u = 0; u < r->n_usages; u++) {
-			long ui = rt_index_get(&b->usage_ix, r->usages[u], (size_t)-1);
-			if (ui < 0) {
-				ERR(b, &r->src, "route", r->name, "unknown usage '%s'", r->usages[u]);
-				continue;
-			}
-			uint32_t k = 0;
-			while (k < nu && ids[nt + k] != (uint32_t)ui)
-				k++;
-			if (k == nu)
-				ids[nt + nu++] = (uint32_t)ui;
-		}
-		uint32_t *tr = o->inl;
-		if (nt + nu > RT_ROUTE_INLINE) {
-			tr = rt_arena_calloc(s->arena, nt + nu, sizeof(*tr));
-			if (!tr)
-				goto out;
-		}
-		memcpy(tr, ids, (nt + nu) * sizeof(*tr));
-		o->trunks = tr;
-		o->n_trunks = nt;
-		o->n_usages = nu;
-		s->route_usage[id] = nu == 1 ? ids[nt] : UINT32_MAX;
-		s->n_route_usages += nu;
-		if (nt > s->max_route_trunks)
-			s->max_route_trunks = nt;
-
-		if (!blank(r->fallback)) {
-			o->fallback = dup_str(b, r->fallback);
-			if (!o->fallback)
-				goto out;
-			o->fallback_is_uri = is_uri(r->fallback);
-			if (!o->fallback_is_uri && !is_e164ish(r->fallback))
-				ERR(b, &r->src, "route", r->name,
-				    "fallback '%s' is neither a SIP URI (sip:, sips:, tel:) nor an E.164 "
-				    "number", r->fallback);
-			else if (!o->fallback_is_uri && strlen(r->fallback) >= 64)
-				ERR(b, &r->src, "route", r->name, "fallback number too long");
-		}
 	}
 
 	/* Only hand the matcher a set that PCRE2 and the checks above
@@ -550,7 +576,7 @@ static int build_policies(struct build *b)
 		if (!p->n_usages)
 			ERR(b, &p->src, "policy", p->name, "has no usages");
 		for (size_t u = 0; u < p->n_usages; u++) {
-			long ui = rt_index_get(&b->usage_ix, p->usages[u], (size_t)-1);
+			long ui = rt_index_get(&b->s->usage_ix, p->usages[u], (size_t)-1);
 			if (ui < 0)
 				ERR(b, &p->src, "policy", p->name, "unknown usage '%s'", p->usages[u]);
 			else
@@ -646,6 +672,7 @@ struct rt_snapshot *rt_snapshot_build(const struct rt_config *cfg, uint64_t gene
 		goto nomem;
 	}
 	s->arena = a;
+	s->refs = 1;
 	s->generation = generation;
 	s->source = cfg->source ? rt_arena_strdup(a, cfg->source) : NULL;
 	s->global_codes = cfg->failover_codes;
@@ -673,8 +700,21 @@ nomem:
 
 void rt_snapshot_free(struct rt_snapshot *s)
 {
-	if (!s)
+	if (!s || --s->refs > 0)
 		return;
+	if (s->base) {
+		/* A patched snapshot: only its own routes, matcher and arena;
+		 * the rest is base's. */
+		rt_matcher_free(&s->over_m);
+		rt_big_free(s->routes);
+		rt_big_free(s->route_usage);
+		rt_big_free(s->masked);
+		rt_big_free(s->by_rank);
+		struct rt_snapshot *base = s->base;
+		rt_arena_free(s->arena);
+		rt_snapshot_free(base);
+		return;
+	}
 	rt_matcher_free(&s->route_m);
 	rt_matcher_free(&s->dial_m);
 	rt_matcher_free(&s->assign_m);
@@ -688,6 +728,8 @@ void rt_snapshot_free(struct rt_snapshot *s)
 		rt_rewrite_free(&s->dp_rules[r]);
 	rt_big_free(s->routes);
 	rt_big_free(s->route_usage);
+	rt_big_free(s->route_prio);
+	rt_big_free(s->route_cfg);
 	rt_arena_free(s->arena);
 }
 
@@ -703,9 +745,15 @@ const char *rt_snapshot_source(const struct rt_snapshot *s)
 
 size_t rt_snapshot_memory(const struct rt_snapshot *s)
 {
+	if (s->base) /* its own part; the base's is counted with the base */
+		return rt_arena_used(s->arena) +
+		       (size_t)s->n_routes *
+			       (sizeof(*s->routes) + sizeof(*s->route_usage) + sizeof(*s->by_rank)) +
+		       s->n_base + rt_matcher_memory(&s->over_m);
 	return rt_arena_used(s->arena) +
-	       (size_t)s->n_routes * (sizeof(*s->routes) + sizeof(*s->route_usage)) + rt_matcher_memory(&s->route_m) +
-	       rt_matcher_memory(&s->dial_m) + rt_matcher_memory(&s->assign_m);
+	       (size_t)s->n_routes * (sizeof(*s->routes) + 3 * sizeof(uint32_t)) +
+	       rt_matcher_memory(&s->route_m) + rt_matcher_memory(&s->dial_m) +
+	       rt_matcher_memory(&s->assign_m);
 }
 
 size_t rt_snapshot_gateway_count(const struct rt_snapshot *s) { return s->n_gws; }
@@ -734,5 +782,274 @@ long rt_snapshot_site_index(const struct rt_snapshot *s, const char *name, size_
 
 long rt_snapshot_route_index(const struct rt_snapshot *s, const char *name, size_t len)
 {
-	return rt_index_get(&s->route_ix, name, len);
+	long r = rt_index_get(&s->route_ix, name, len); /* a patched one: its own routes */
+	if (!s->base)
+		return r;
+	if (r >= 0)
+		return (long)s->n_base + r;
+	r = rt_index_get(&s->base->route_ix, name, len);
+	return r >= 0 && !s->masked[r] ? r : -1;
+}
+
+/* ---- incremental compile ------------------------------------------------------ */
+
+/* A patch layers at most this many routes on a full build of n (beyond,
+ * rt_snapshot_patch declines: build the whole config, which also folds the
+ * layer in). */
+static uint32_t patch_max(uint32_t n)
+{
+	return n / 16 > 4096 ? n / 16 : 4096;
+}
+
+/* One route of the layer being built. */
+struct layer_route {
+	const struct rt_cfg_route *cfg; /* new from the patch, or NULL: carried */
+	uint32_t from;                  /* carried: its id in the current snapshot */
+	uint32_t prio, cfg_pos;
+	bool dead;
+};
+
+static int layer_cmp(const void *x, const void *y)
+{
+	const struct layer_route *a = x, *b = y;
+	if (a->prio != b->prio)
+		return a->prio < b->prio ? -1 : 1;
+	return a->cfg_pos < b->cfg_pos ? -1 : a->cfg_pos > b->cfg_pos;
+}
+
+/* A carried route, copied into s's arena (the snapshot it comes from may be
+ * freed first). */
+static int copy_route(struct build *b, const struct rt_route *from, struct rt_route *to)
+{
+	*to = *from;
+	to->name = dup_str(b, from->name);
+	if (!to->name || (from->fallback && !(to->fallback = dup_str(b, from->fallback))))
+		return -ENOMEM;
+	uint32_t links = (uint32_t)from->n_trunks + from->n_usages;
+	if (links > RT_ROUTE_INLINE) {
+		uint32_t *tr = rt_arena_calloc(b->s->arena, links, sizeof(*tr));
+		if (!tr)
+			return -ENOMEM;
+		memcpy(tr, from->trunks, links * sizeof(*tr));
+		to->trunks = tr;
+	} else {
+		to->trunks = to->inl;
+	}
+	b->s->n_route_usages += from->n_usages;
+	if (from->n_trunks > b->s->max_route_trunks)
+		b->s->max_route_trunks = from->n_trunks;
+	return 0;
+}
+
+/* Walk order of every route: base routes in id order merged with the
+ * layer's (sorted the same way) by (priority, config position). */
+static void rank_routes(struct rt_snapshot *s, const struct rt_snapshot *root,
+			const struct layer_route *l, uint32_t nl)
+{
+	uint32_t b = 0, k = 0, rank = 0, nb = s->n_base;
+	while (b < nb || k < nl) {
+		bool base_first = k == nl ||
+				  (b < nb && (root->route_prio[b] < l[k].prio ||
+					      (root->route_prio[b] == l[k].prio &&
+					       root->route_cfg[b] < l[k].cfg_pos)));
+		uint32_t id = base_first ? b++ : nb + k++;
+		s->routes[id].rank = rank;
+		s->by_rank[rank++] = id;
+	}
+}
+
+struct rt_snapshot *rt_snapshot_patch(struct rt_snapshot *cur, const struct rt_config *up,
+				      const char *const *remove, size_t n_remove,
+				      uint64_t generation, struct rt_diag *diag)
+{
+	struct rt_snapshot *root = cur->base ? cur->base : cur;
+	uint32_t nb = root->n_routes;
+	uint32_t n_prev = cur->base ? cur->n_routes - cur->n_base : 0;
+	if ((uint64_t)n_prev + up->n_routes > patch_max(nb) ||
+	    (uint64_t)nb + n_prev + up->n_routes >= RT_PATCH_ROUTES_MAX)
+		return NULL; /* declined: too large to layer */
+	for (uint32_t p = 0; p < cur->n_policies; p++)
+		if (cur->policies[p].n_usages >= UINT16_MAX)
+			return NULL; /* positions past the decision's 16 bits */
+
+	struct rt_arena *a = rt_arena_new();
+	struct rt_snapshot *s = a ? rt_arena_alloc(a, sizeof(*s)) : NULL;
+	if (!s) {
+		rt_arena_free(a);
+		goto nomem;
+	}
+	/* Everything but the routes is the base's. */
+	*s = *root;
+	s->arena = a;
+	s->refs = 1;
+	s->base = root;
+	root->refs++;
+	s->generation = generation;
+	s->n_base = nb;
+	s->routes = NULL;
+	s->route_usage = NULL;
+	s->route_prio = s->route_cfg = NULL;
+	s->by_rank = NULL;
+	memset(&s->over_m, 0, sizeof(s->over_m));
+	memset(&s->route_ix, 0, sizeof(s->route_ix));
+	s->n_routes = nb; /* until the layer is built: what the free path expects */
+	s->masked = rt_big_calloc(nb ? nb : 1, 1);
+	struct build b = {.cfg = up, .s = s, .diag = diag};
+
+	uint32_t cap = n_prev + (uint32_t)up->n_routes;
+	struct layer_route *l = calloc(cap ? cap : 1, sizeof(*l));
+	struct rt_index names; /* layer route name -> index in l */
+	const char **pats = NULL, **lnames = NULL;
+	struct rt_src *srcs = NULL;
+	uint32_t *ids = NULL;
+	if (!s->masked || !l || rt_index_init(&names, a, cap))
+		goto fail_nomem;
+	if (cur->base)
+		memcpy(s->masked, cur->masked, nb);
+	s->next_cfg = cur->next_cfg;
+
+	uint32_t nl = 0;
+	for (uint32_t k = 0; k < n_prev; k++) {
+		l[nl] = (struct layer_route){.from = nb + k, .prio = cur->route_prio[k],
+					     .cfg_pos = cur->route_cfg[k]};
+		rt_index_put(&names, cur->routes[nb + k].name, nl++, NULL);
+	}
+
+	/* The patch's own names: none blank, none twice, none both upserted
+	 * and removed. */
+	struct rt_index pix;
+	if (rt_index_init(&pix, a, up->n_routes))
+		goto fail_nomem;
+	for (size_t i = 0; i < up->n_routes; i++) {
+		const struct rt_cfg_route *r = &up->routes[i];
+		uint32_t prev;
+		if (blank(r->name))
+			ERR(&b, &r->src, "route", NULL, "has no name");
+		else if (rt_index_put(&pix, r->name, (uint32_t)i, &prev) == -EEXIST)
+			ERR(&b, &r->src, "route", r->name, "given twice in the patch");
+	}
+	for (size_t i = 0; i < n_remove; i++) {
+		const char *name = remove[i] ? remove[i] : "";
+		if (rt_index_get(&pix, name, (size_t)-1) >= 0) {
+			ERR(&b, NULL, "route", name, "both changed and removed by the patch");
+			continue;
+		}
+		long k = rt_index_get(&names, name, (size_t)-1);
+		if (k >= 0 && !l[k].dead) {
+			l[k].dead = true;
+			continue;
+		}
+		long id = rt_index_get(&root->route_ix, name, (size_t)-1);
+		if (id >= 0 && !s->masked[id])
+			s->masked[id] = 1;
+		else
+			ERR(&b, NULL, "route", name, "cannot be removed: no such route");
+	}
+	for (size_t i = 0; i < up->n_routes; i++) {
+		const struct rt_cfg_route *r = &up->routes[i];
+		if (blank(r->name))
+			continue;
+		long k = rt_index_get(&names, r->name, (size_t)-1);
+		if (k >= 0 && !l[k].dead) { /* replaced again, in place */
+			l[k].cfg = r;
+			l[k].prio = r->priority;
+			continue;
+		}
+		long id = rt_index_get(&root->route_ix, r->name, (size_t)-1);
+		uint32_t pos;
+		if (id >= 0 && !s->masked[id]) { /* replaces a base route, in place */
+			s->masked[id] = 1;
+			pos = root->route_cfg[id];
+		} else { /* a new route: after every other */
+			pos = s->next_cfg++;
+		}
+		l[nl] = (struct layer_route){.cfg = r, .prio = r->priority, .cfg_pos = pos};
+		rt_index_put(&names, r->name, nl++, NULL);
+	}
+	if (b.errors)
+		goto fail;
+
+	/* The layer, in walk order, after the base's routes. */
+	uint32_t live = 0;
+	for (uint32_t k = 0; k < nl; k++)
+		if (!l[k].dead)
+			l[live++] = l[k];
+	nl = live;
+	qsort(l, nl, sizeof(*l), layer_cmp);
+
+	uint32_t n = nb + nl;
+	size_t max_links = 1;
+	for (uint32_t k = 0; k < nl; k++)
+		if (l[k].cfg && l[k].cfg->n_trunks + l[k].cfg->n_usages > max_links)
+			max_links = l[k].cfg->n_trunks + l[k].cfg->n_usages;
+	s->routes = rt_big_calloc(n, sizeof(*s->routes));
+	s->route_usage = rt_big_calloc(n, sizeof(uint32_t));
+	s->by_rank = rt_big_calloc(n, sizeof(uint32_t));
+	s->route_patterns = rt_arena_calloc(a, n, sizeof(char *));
+	s->route_prio = rt_arena_calloc(a, nl ? nl : 1, sizeof(uint32_t));
+	s->route_cfg = rt_arena_calloc(a, nl ? nl : 1, sizeof(uint32_t));
+	pats = malloc((nl ? nl : 1) * sizeof(*pats));
+	lnames = malloc((nl ? nl : 1) * sizeof(*lnames));
+	srcs = calloc(nl ? nl : 1, sizeof(*srcs));
+	ids = malloc(max_links * sizeof(*ids));
+	if (!s->routes || !s->route_usage || !s->by_rank || !s->route_patterns ||
+	    !s->route_prio || !s->route_cfg || !pats || !lnames || !srcs || !ids ||
+	    rt_index_init(&s->route_ix, a, nl))
+		goto fail_nomem;
+	memcpy(s->routes, root->routes, (size_t)nb * sizeof(*s->routes));
+	for (uint32_t id = 0; id < nb; id++) {
+		struct rt_route *o = &s->routes[id];
+		if (o->trunks == root->routes[id].inl)
+			o->trunks = o->inl; /* its own line, not the base's */
+		o->masked = s->masked[id];
+		s->n_masked += s->masked[id];
+	}
+	memcpy(s->route_usage, root->route_usage, (size_t)nb * sizeof(uint32_t));
+	memcpy(s->route_patterns, root->route_patterns, (size_t)nb * sizeof(char *));
+	s->n_routes = n;
+	for (uint32_t k = 0; k < nl; k++) {
+		uint32_t id = nb + k;
+		struct rt_route *o = &s->routes[id];
+		if (l[k].cfg) {
+			if (compile_route(&b, l[k].cfg, o, &s->route_patterns[id], &s->route_usage[id],
+					  ids))
+				goto fail_nomem;
+			srcs[k] = l[k].cfg->src;
+		} else {
+			if (copy_route(&b, &cur->routes[l[k].from], o) ||
+			    !(s->route_patterns[id] = dup_str(&b, cur->route_patterns[l[k].from])))
+				goto fail_nomem;
+			s->route_usage[id] = cur->route_usage[l[k].from];
+		}
+		s->route_prio[k] = l[k].prio;
+		s->route_cfg[k] = l[k].cfg_pos;
+		rt_index_put(&s->route_ix, o->name, k, NULL);
+		pats[k] = s->route_patterns[id];
+		lnames[k] = o->name;
+	}
+	if (!b.errors && rt_matcher_build(&s->over_m, pats, nl, srcs, "route", lnames, diag))
+		b.errors++;
+	if (b.errors)
+		goto fail;
+	rank_routes(s, root, l, nl);
+	free(l);
+	free(pats);
+	free(lnames);
+	free(srcs);
+	free(ids);
+	return s;
+
+fail_nomem:
+	rt_diag_add(diag, NULL, NULL, NULL, "out of memory compiling the patch");
+fail:
+	free(l);
+	free(pats);
+	free(lnames);
+	free(srcs);
+	free(ids);
+	rt_snapshot_free(s);
+	return NULL;
+nomem:
+	rt_diag_add(diag, NULL, NULL, NULL, "out of memory compiling the patch");
+	return NULL;
 }

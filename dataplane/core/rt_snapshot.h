@@ -33,6 +33,25 @@ struct rt_snapshot *rt_snapshot_build(const struct rt_config *cfg, uint64_t gene
 				      struct rt_diag *diag);
 void rt_snapshot_free(struct rt_snapshot *s);
 
+/*
+ * Incremental compile: a new snapshot equal to what rt_snapshot_build would
+ * make of base's config with its routes changed, built without recompiling
+ * the routes that did not change. Routes in upsert (only its routes are
+ * read) replace the route of the same name in place (keeping its position
+ * in config order) or, new names, come after every existing route in
+ * config order, in the order given; remove names routes to drop. The new
+ * snapshot shares what did not change with base and holds a reference on
+ * it (rt_snapshot_free of either, in any order, is safe; frees happen on
+ * one thread). Returns NULL with diags (file/line/route) on errors:
+ * unknown route to remove, a name both upserted and removed or given
+ * twice, a bad pattern, unknown usage or trunk, ...; NULL without a diag
+ * when it declines (the change is too large to layer: build the whole
+ * config instead).
+ */
+struct rt_snapshot *rt_snapshot_patch(struct rt_snapshot *base, const struct rt_config *upsert,
+				      const char *const *remove, size_t n_remove,
+				      uint64_t generation, struct rt_diag *diag);
+
 uint64_t rt_snapshot_generation(const struct rt_snapshot *s);
 const char *rt_snapshot_source(const struct rt_snapshot *s);
 /* Bytes held: arena plus matchers (tries, Hyperscan databases), not PCRE2

@@ -61,12 +61,23 @@ struct rt_route {
 	 * priority run), then the route's n_usages distinct usage ids. Points
 	 * at inl when they fit. */
 	const uint32_t *trunks;
-	uint32_t n_trunks;
-	uint32_t n_usages;
+	uint16_t n_trunks;
+	uint16_t n_usages;
+	/* Place in the walk order (priority, then config order): the route id
+	 * itself in a full build; in a patched one (rt_snapshot_patch), where
+	 * new routes get ids after the base's, ids are not in walk order. */
+	uint32_t rank;
 	bool fallback_is_uri;
+	/* A patched snapshot's copy of a base route it replaced or removed:
+	 * the base's matcher still finds it; the decision drops it. */
+	bool masked;
 	uint32_t inl[RT_ROUTE_INLINE];
 };
 _Static_assert(sizeof(struct rt_route) == 64, "struct rt_route is one cache line");
+
+/* A patched snapshot's decisions carry (usage position, rank, route) in
+ * one 64-bit key, 24 bits for each of rank and route. */
+#define RT_PATCH_ROUTES_MAX (1u << 24)
 
 static inline const uint32_t *rt_route_usages(const struct rt_route *r)
 {
@@ -140,6 +151,28 @@ struct rt_snapshot {
 	struct rt_matcher assign_m;
 
 	struct rt_index gw_ix, site_ix, route_ix, policy_ix;
+	struct rt_index trunk_ix, usage_ix; /* for rt_snapshot_patch */
+	/* Per route of a full build: its priority and config position, to
+	 * place patched routes among them. */
+	uint32_t *route_prio, *route_cfg;
+
+	/* Reference count: 1 for the owner, +1 per patched snapshot layered
+	 * on this one. Frees happen on one thread. */
+	uint32_t refs;
+	/* A patched snapshot (rt_snapshot_patch): base is the full build it
+	 * layers on, whose route matcher (route_m, a shallow copy) and every
+	 * table but the routes' it shares. Routes [0, n_base) are base's,
+	 * the masked ones (replaced or removed: also marked in their route)
+	 * never matching; routes [n_base, n_routes) are the patch's, matched
+	 * by over_m (ids from 0) and ordered by their rank; by_rank maps a
+	 * rank back to its route. At most RT_PATCH_ROUTES_MAX routes in all.
+	 * NULL base: a full build. */
+	struct rt_snapshot *base;
+	uint32_t n_base, n_masked;
+	uint8_t *masked;
+	struct rt_matcher over_m;
+	uint32_t *by_rank;
+	uint32_t next_cfg; /* config position for the next new route */
 
 	uint32_t max_route_trunks;
 	uint32_t max_captures;
