@@ -16,6 +16,9 @@
 #include "rt_snapshot_int.h"
 
 #define RT_BURST_IDS 64
+/* Route matchers up to this size are decided one query at a time in a
+ * burst too (see rt_decide_burst). */
+#define RT_BURST_CACHED (2048u << 10)
 /* route_number picks this many (position, route) pairs one at a time
  * before it sorts the rest. */
 #define RT_PICK_FIRST 4
@@ -54,6 +57,7 @@ struct rt_scratch {
 	/* rt_decide_burst: each number's matcher probe, and its matched route
 	 * ids (RT_BURST_IDS at most; more and the decision collects again). */
 	struct rt_matcher_probe bp[RT_BURST];
+	bool stage_always; /* rt_scratch_stage_bursts */
 	uint32_t bids[RT_BURST][RT_BURST_IDS];
 };
 
@@ -221,6 +225,11 @@ struct rt_scratch *rt_scratch_new(const struct rt_snapshot *s)
 		return NULL;
 	}
 	return sc;
+}
+
+void rt_scratch_stage_bursts(struct rt_scratch *sc, bool always)
+{
+	sc->stage_always = always;
 }
 
 void rt_scratch_free(struct rt_scratch *sc)
@@ -1072,6 +1081,13 @@ void rt_decide_burst(const struct rt_snapshot *s, const struct rt_health_view *h
 		     struct rt_answer *const *as)
 {
 	const struct rt_matcher *m = &s->route_m;
+	if (!sc->stage_always && rt_matcher_memory(m) <= RT_BURST_CACHED) {
+		/* A table that stays in cache has no misses to overlap: the
+		 * stages would only add work. */
+		for (unsigned i = 0; i < n; i++)
+			rt_decide(s, health, qs[i], sc, as[i], NULL);
+		return;
+	}
 	for (unsigned base = 0; base < n; base += RT_BURST) {
 		unsigned k = n - base < RT_BURST ? n - base : RT_BURST;
 		struct walk w[RT_BURST];

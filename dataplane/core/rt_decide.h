@@ -152,6 +152,7 @@ struct rt_explain {
 };
 
 struct rt_scratch;
+void rt_scratch_stage_bursts(struct rt_scratch *sc, bool always);
 
 /* Per-thread working memory sized for snapshot s (Hyperscan scratch, PCRE2
  * match data, buffers). Valid for s and any snapshot it was readied for. */
@@ -174,6 +175,9 @@ void rt_decide(const struct rt_snapshot *s, const struct rt_health_view *health,
  * rt_decide for each of qs[0..n) into as[i] (no explain): the same answers,
  * with the cache misses of the numbers' route lookups overlapped across
  * the burst (RT_BURST at a time). What a worker does with a received burst.
+ * A route table small enough to stay in cache (about 2 MiB) is decided one
+ * query at a time (nothing to overlap) unless rt_scratch_stage_bursts(sc,
+ * true) asks for the stages anyway (tests).
  */
 #define RT_BURST 16
 void rt_decide_burst(const struct rt_snapshot *s, const struct rt_health_view *health,

@@ -230,6 +230,7 @@ static void compare(struct rt_snapshot *p, struct rt_snapshot *f)
 				same(rt_snapshot_route_name(p, ip[i]), rt_snapshot_route_name(f, iff[i]),
 				     "matched route", nums[k]);
 		}
+		rt_scratch_stage_bursts(sp, round % 2);
 		rt_decide_burst(p, &hv, qp, 16, sp, abp);
 		for (unsigned k = 0; k < 16; k++)
 			same_answer(&ab[k], &ap[k], nums[k]);
