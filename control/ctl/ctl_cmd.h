@@ -21,6 +21,8 @@ int ctl_cmd_explain(int argc, char **argv);
 int ctl_cmd_batch(int argc, char **argv);
 /* against a running strowgerd's control channel (ctl_control.c) */
 int ctl_cmd_load(int argc, char **argv);
+/* change some routes of the running config (a routes-only file, --remove) */
+int ctl_cmd_patch(int argc, char **argv);
 int ctl_cmd_health(int argc, char **argv);
 int ctl_cmd_drain(int argc, char **argv);
 int ctl_cmd_undrain(int argc, char **argv);

@@ -1,7 +1,7 @@
 /*
  * ctl_control: strowgerctl's commands against a running strowgerd's
- * control channel (SPEC section 4): load, health, drain, undrain, status,
- * stats. One connection per command; requests and responses are framed
+ * control channel (SPEC section 4): load, patch, health, drain, undrain,
+ * status, stats. One connection per command; requests and responses are framed
  * protobuf (proto/strowger_frame.h).
  *
  * Where: --control PATH (Unix socket; default $STROWGER_CONTROL, else
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg_patch.h"
 #include "cfg_proto.h"
 #include "cfg_yaml.h"
 #include "ctl_cmd.h"
@@ -44,6 +45,8 @@ struct ctl_conn_args {
 	const char *gateway, *site; /* drain targets */
 	double ttl_s;
 	const char *source;
+	char **remove; /* patch --remove, in the order given (malloc'd array) */
+	size_t n_remove;
 	int argc; /* positional arguments */
 	char **argv;
 };
@@ -59,6 +62,7 @@ enum {
 	CTL_O_SITE,
 	CTL_O_TTL,
 	CTL_O_SOURCE,
+	CTL_O_REMOVE,
 };
 
 static const struct option ctl_conn_options[] = {
@@ -72,6 +76,7 @@ static const struct option ctl_conn_options[] = {
 	{"site", required_argument, NULL, CTL_O_SITE},
 	{"ttl", required_argument, NULL, CTL_O_TTL},
 	{"source", required_argument, NULL, CTL_O_SOURCE},
+	{"remove", required_argument, NULL, CTL_O_REMOVE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -134,6 +139,20 @@ static int ctl_conn_parse(struct ctl_conn_args *a, int argc, char **argv, const 
 		case CTL_O_SOURCE:
 			a->source = optarg;
 			break;
+		case CTL_O_REMOVE: {
+			char **v = realloc(a->remove, (a->n_remove + 1) * sizeof(*v));
+			if (!v) {
+				fprintf(stderr, "strowgerctl: out of memory\n");
+				return -ENOMEM;
+			}
+			a->remove = v;
+			if (!*optarg) {
+				fprintf(stderr, "strowgerctl: --remove needs a route name\n");
+				return -EINVAL;
+			}
+			a->remove[a->n_remove++] = optarg;
+			break;
+		}
 		case 'h':
 			a->help = true;
 			return 0;
@@ -180,7 +199,7 @@ typedef int (*ctl_print_fn)(const struct ctl_conn_args *a, const Strowger__Contr
 static int ctl_run(int argc, char **argv, const int *allowed, int min_pos, int max_pos,
 		   ctl_build_fn build, ctl_print_fn print)
 {
-	struct ctl_conn_args a;
+	struct ctl_conn_args a = {0};
 	struct ctl_conn cn = {.fd = -1};
 	struct rt_arena *arena = rt_arena_new();
 	Strowger__ControlRequest req = STROWGER__CONTROL_REQUEST__INIT;
@@ -222,6 +241,7 @@ out:
 		strowger__control_response__free_unpacked(r, NULL);
 	ctl_conn_close(&cn);
 	rt_arena_free(arena);
+	free(a.remove);
 	return rc;
 }
 
@@ -263,12 +283,17 @@ static void ctl_json_strings(struct ctl_json *j, const char *key, char **v, size
 	ctl_json_array_end(j);
 }
 
-static int ctl_print_load(const struct ctl_conn_args *a, const Strowger__ControlResponse *r)
+/* A LoadResponse (load and patch): the generation, the times, the diff. */
+static int ctl_print_load_result(const struct ctl_conn_args *a,
+				 const Strowger__ControlResponse *r, bool patch)
 {
 	const Strowger__LoadResponse *l = r->load;
 	const Strowger__ConfigDiff *d = l ? l->diff : NULL;
+	/* What is being loaded or patched; a patch may have no file. */
+	const char *name = a->argc ? a->argv[0] : NULL;
 	if (!l) {
-		fprintf(stderr, "strowgerctl: load: no result in the response\n");
+		fprintf(stderr, "strowgerctl: %s: no result in the response\n",
+			patch ? "patch" : "load");
 		return CTL_EXIT_FAIL;
 	}
 	if (a->json) {
@@ -297,12 +322,21 @@ static int ctl_print_load(const struct ctl_conn_args *a, const Strowger__Control
 		ctl_json_object_end(&j);
 		return ctl_json_finish(&j) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	}
-	if (a->dry_run)
-		printf("%s: valid; loading it would replace generation %llu with:\n", a->argv[0],
+	if (patch && a->dry_run)
+		printf("%s%svalid; applying it would replace generation %llu with %u routes:\n",
+		       name ? name : "patch ", name ? ": " : "", (unsigned long long)l->generation,
+		       l->routes);
+	else if (patch)
+		printf("%s%sapplied as generation %llu (%u routes, %u gateways; compile %.1f ms, "
+		       "publish %.1f ms)\n", name ? name : "patch ", name ? ": " : "",
+		       (unsigned long long)l->generation, l->routes, l->gateways,
+		       l->compile_us / 1e3, l->publish_us / 1e3);
+	else if (a->dry_run)
+		printf("%s: valid; loading it would replace generation %llu with:\n", name,
 		       (unsigned long long)l->generation);
 	else
 		printf("%s: loaded as generation %llu (%u routes, %u gateways; compile %.1f ms, "
-		       "publish %.1f ms)\n", a->argv[0], (unsigned long long)l->generation,
+		       "publish %.1f ms)\n", name, (unsigned long long)l->generation,
 		       l->routes, l->gateways, l->compile_us / 1e3, l->publish_us / 1e3);
 	size_t n = 0;
 	for (size_t i = 0; d && i < d->n_kinds; i++) {
@@ -323,10 +357,67 @@ static int ctl_print_load(const struct ctl_conn_args *a, const Strowger__Control
 	return CTL_EXIT_OK;
 }
 
+static int ctl_print_load(const struct ctl_conn_args *a, const Strowger__ControlResponse *r)
+{
+	return ctl_print_load_result(a, r, false);
+}
+
 int ctl_cmd_load(int argc, char **argv)
 {
 	static const int allowed[] = {CTL_O_JSON, CTL_O_DRY_RUN, 0};
 	return ctl_run(argc, argv, allowed, 1, 1, ctl_build_load, ctl_print_load);
+}
+
+/* ---- patch --------------------------------------------------------------------------- */
+
+static int ctl_build_patch(const struct ctl_conn_args *a, Strowger__ControlRequest *req,
+			   struct rt_arena *arena)
+{
+	static struct rt_config *cfg; /* alive until exit: the message points into it */
+	if (!a->argc && !a->n_remove) {
+		fprintf(stderr, "strowgerctl: patch: give a FILE of routes, --remove NAME, or "
+				"both\n");
+		ctl_usage(stderr, "patch");
+		return CTL_EXIT_USAGE;
+	}
+	Strowger__RoutePatch *p = rt_arena_alloc(arena, sizeof(*p));
+	if (!p) {
+		fprintf(stderr, "strowgerctl: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	strowger__route_patch__init(p);
+	if (a->argc) {
+		struct rt_diag d;
+		rt_diag_init(&d);
+		cfg = cfg_patch_load_file(a->argv[0], &d);
+		rt_diag_print(&d, stderr);
+		rt_diag_clear(&d);
+		if (!cfg) {
+			fprintf(stderr, "%s: invalid; nothing sent\n", a->argv[0]);
+			return CTL_EXIT_FAIL;
+		}
+		if (!(p->routes = cfg_proto_to_msg(cfg, arena))) {
+			fprintf(stderr, "strowgerctl: out of memory\n");
+			return CTL_EXIT_FAIL;
+		}
+	}
+	p->remove = a->remove;
+	p->n_remove = a->n_remove;
+	p->dry_run = a->dry_run;
+	req->op_case = STROWGER__CONTROL_REQUEST__OP_PATCH;
+	req->patch = p;
+	return CTL_EXIT_OK;
+}
+
+static int ctl_print_patch(const struct ctl_conn_args *a, const Strowger__ControlResponse *r)
+{
+	return ctl_print_load_result(a, r, true);
+}
+
+int ctl_cmd_patch(int argc, char **argv)
+{
+	static const int allowed[] = {CTL_O_JSON, CTL_O_DRY_RUN, CTL_O_REMOVE, 0};
+	return ctl_run(argc, argv, allowed, 0, 1, ctl_build_patch, ctl_print_patch);
 }
 
 /* ---- health ------------------------------------------------------------------------ */

@@ -99,6 +99,25 @@ static const struct ctl_command ctl_commands[] = {
 		.run = ctl_cmd_load_lint,
 	},
 	{
+		.name = "patch",
+		.summary = "add, change or remove routes of a running strowgerd",
+		.usage = "[FILE] [--remove NAME]... [--dry-run] [--json] [connection options]",
+		.help = "FILE is YAML holding only `routes:` (any other section is an error with\n"
+			"its line). Each route in it replaces the running route of the same\n"
+			"name where it stands, or, a new name, comes after every running route;\n"
+			"--remove drops a route. Nothing else of the running config is sent or\n"
+			"changed. The server compiles only what changed when it can and swaps\n"
+			"it in without pausing queries. Prints the new generation and what\n"
+			"changed (+ added, - removed, ~ changed). A load (or SIGHUP) replaces\n"
+			"everything, patches included.\n"
+			"  --remove NAME         drop this route; repeatable\n"
+			"  --dry-run             validate and diff against the running config only\n"
+			"  --json                one JSON object\n" CTL_CONTROL_HELP
+			"Exit status: 0 applied (or valid), 1 rejected (every error printed with\n"
+			"file:line), 2 usage error.\n",
+		.run = ctl_cmd_patch,
+	},
+	{
 		.name = "lint",
 		.summary = "find dead, shadowed and capturing rules in config files",
 		.usage = "FILE... [--json] [--max-states N] [--budget N]",

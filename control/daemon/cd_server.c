@@ -33,6 +33,7 @@
 #include "cd_health.h"
 #include "cd_persist.h"
 #include "cfg_diff.h"
+#include "cfg_patch.h"
 #include "cfg_proto.h"
 #include "cfg_yaml.h"
 #include "dp_io.h"
@@ -49,8 +50,12 @@
 struct cd_client {
 	int fd;
 	bool tcp;
-	bool busy;    /* a load for it is on the loader thread */
+	bool busy;    /* a load for it is on the loader thread, or deferred */
 	bool closing; /* close once wbuf is written */
+	/* A load or patch that arrived while the config model was catching up
+	 * with a patch (a FOLD job): handled when that is done. */
+	Strowger__ControlRequest *deferred;
+	uint64_t deferred_seq;
 	uint64_t serial;
 	int64_t partial_since; /* ms; -1 when no partial frame is buffered */
 	uint8_t *rbuf;
@@ -60,24 +65,57 @@ struct cd_client {
 	struct cd_client *next;
 };
 
+/*
+ * What the loader thread does, one job at a time:
+ *  - LOAD: a whole config (--config on SIGHUP, a control LoadRequest, or a
+ *    rebuild of the running config model) parsed, compiled, diffed;
+ *  - PATCH: a control RoutePatch: checked against the running config, then
+ *    compiled incrementally on top of the running snapshot
+ *    (rt_snapshot_patch) or, when that declines, as a whole config;
+ *  - FOLD: after an incremental patch went live, the config model
+ *    (cd->cur_cfg) catches up: the patch applied to it, indexed, saved.
+ */
+enum cd_job_kind {
+	CD_JOB_LOAD,
+	CD_JOB_PATCH,
+	CD_JOB_FOLD,
+};
+
 struct cd_job {
+	enum cd_job_kind kind;
 	/* in */
 	char *path;                   /* YAML file (SIGHUP, startup), or */
-	Strowger__ControlRequest *req; /* a control LoadRequest */
+	Strowger__ControlRequest *req; /* a control LoadRequest or RoutePatch */
+	bool rebuild;                 /* LOAD: compile a copy of cur (no input) */
 	bool dry_run;
-	const char *origin;           /* "sighup", "control" */
+	const char *origin;           /* "sighup", "control", "patch" */
 	uint64_t generation;
-	const struct rt_config *cur;  /* for the diff; stable while the job runs */
+	const struct rt_config *cur;  /* stable while the job runs */
+	const struct cfg_route_ix *cur_ix; /* cur's route names; NULL: not indexed yet */
+	const char *state_dir;        /* FOLD saves there (NULL: nowhere) */
+	struct rt_snapshot *base;     /* PATCH, FOLD: the running snapshot (not owned) */
+	struct rt_config *upsert;     /* PATCH, FOLD: the patch's routes */
+	const char *const *remove;    /* PATCH, FOLD: names to drop (in req) */
+	size_t n_remove;
 	uint64_t client_serial;       /* 0: none */
 	uint64_t req_id;
 	int64_t started_ms;
 	/* out */
-	struct rt_config *cfg;
+	struct rt_config *cfg;        /* the new config (LOAD, full-path PATCH, FOLD) */
+	struct cfg_route_ix *ix;      /* cfg's route names (NULL: index later) */
+	struct cfg_route_ix *cur_ix_built; /* cur's, when the job had to index it */
 	struct rt_snapshot *snap;
+	bool incremental;             /* snap is rt_snapshot_patch()'s */
 	struct rt_diag diag;
 	struct cfg_diff diff;
 	bool have_diff;
 	double compile_s;
+	uint32_t n_routes, n_gateways; /* of the new config, once it compiled */
+	double fold_s, save_s;        /* FOLD */
+	int save_rc;
+	char save_err[512];
+	bool disagree;                /* FOLD: the model is not what base serves */
+	char disagree_why[256];
 };
 
 struct cd_server {
@@ -87,7 +125,22 @@ struct cd_server {
 	struct cd_breaker *breaker;
 	int64_t breaker_tick_ms;
 	struct rt_config *cur_cfg;
+	struct cfg_route_ix *cur_ix; /* cur_cfg's route names; NULL until indexed */
 	const char *cur_origin;
+	/* Routes served. Not rt_snapshot_route_count(): a patched snapshot
+	 * keeps the ids of the routes it replaced or removed. */
+	uint32_t n_routes;
+	/* An incremental patch is live but cur_cfg does not show it yet: the
+	 * fold job waiting to (re)run (NULL while it runs or when none). */
+	struct cd_job *fold_pending;
+	int64_t fold_retry_ms;
+	/* cur_cfg could not follow a live patch: patches are refused until a
+	 * whole config is loaded. */
+	bool model_stale;
+	/* Held until the running FOLD job is done (it takes moments, and the
+	 * operator did not ask for it): a SIGHUP, control loads and patches. */
+	bool hup_deferred;
+	uint64_t defer_seq;
 	int ep, sigfd, expfd, gracefd, donefd, unixfd, tcpfd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool unix_bound;
@@ -225,6 +278,7 @@ static void on_expiry(struct cd_server *cd)
 
 /* ---- loading ------------------------------------------------------------------- */
 
+/* Control thread only (snapshots are freed on one thread). */
 static void job_free(struct cd_job *j)
 {
 	if (!j)
@@ -233,6 +287,9 @@ static void job_free(struct cd_job *j)
 	if (j->req)
 		strowger__control_request__free_unpacked(j->req, NULL);
 	rt_config_free(j->cfg);
+	rt_config_free(j->upsert);
+	cfg_route_ix_free(j->ix);
+	cfg_route_ix_free(j->cur_ix_built);
 	if (j->snap)
 		rt_snapshot_free(j->snap);
 	rt_diag_clear(&j->diag);
@@ -241,19 +298,154 @@ static void job_free(struct cd_job *j)
 	free(j);
 }
 
-/* Parse, validate, compile and diff, off the control thread. */
-static void job_work(struct cd_job *j)
+/* LOAD: parse, validate, compile and diff. */
+static void load_work(struct cd_job *j)
 {
 	double t0 = mono_s();
-	if (j->path)
+	if (j->rebuild)
+		j->cfg = cfg_patch_apply(j->cur, NULL, NULL, 0, &j->diag); /* a copy */
+	else if (j->path)
 		j->cfg = cfg_yaml_load_file(j->path, &j->diag);
 	else
 		j->cfg = cfg_proto_from_msg(j->req->load->config, &j->diag);
 	if (j->cfg)
 		j->snap = rt_snapshot_build(j->cfg, j->generation, &j->diag);
 	j->compile_s = mono_s() - t0;
-	if (j->snap && cfg_diff(j->cur, j->cfg, &j->diff) == 0)
+	if (!j->snap)
+		return;
+	j->n_routes = (uint32_t)j->cfg->n_routes;
+	j->n_gateways = (uint32_t)j->cfg->n_gateways;
+	if (cfg_diff(j->cur, j->cfg, &j->diff) == 0)
 		j->have_diff = true;
+	/* For the patches to come (NULL on ENOMEM: the first one indexes). */
+	if (!j->dry_run)
+		j->ix = cfg_route_ix_new(j->cfg);
+}
+
+/*
+ * PATCH. The order is what makes a patch quick: the cheap checks (names,
+ * sections) against the running config's index first, then the snapshot
+ * built on top of the running one; only when rt_snapshot_patch declines
+ * is the whole patched config built and compiled. The config model of an
+ * incremental patch is rebuilt after it went live (FOLD).
+ */
+static void patch_work(struct cd_job *j)
+{
+	double t0 = mono_s();
+	const Strowger__RoutePatch *p = j->req->patch;
+	const struct cfg_route_ix *ix = j->cur_ix;
+
+	j->upsert = p->routes ? cfg_proto_from_msg(p->routes, &j->diag) : rt_config_new("patch");
+	if (!j->upsert) {
+		if (!p->routes)
+			rt_diag_add(&j->diag, NULL, NULL, NULL, "out of memory");
+		goto done;
+	}
+	if (!ix && !(ix = j->cur_ix_built = cfg_route_ix_new(j->cur))) {
+		rt_diag_add(&j->diag, NULL, NULL, NULL, "out of memory");
+		goto done;
+	}
+	if (cfg_patch_check(j->cur, ix, j->upsert, j->remove, j->n_remove, &j->diag) != 0)
+		goto done;
+	size_t before = rt_diag_count(&j->diag);
+	j->snap = rt_snapshot_patch(j->base, j->upsert, j->remove, j->n_remove, j->generation,
+				    &j->diag);
+	if (j->snap) {
+		j->incremental = true;
+	} else if (rt_diag_count(&j->diag) == before) {
+		/* Declined: the whole config, as a load would. */
+		j->cfg = cfg_patch_apply_ix(j->cur, ix, j->upsert, j->remove, j->n_remove,
+					    &j->diag);
+		if (j->cfg)
+			j->snap = rt_snapshot_build(j->cfg, j->generation, &j->diag);
+	}
+done:
+	j->compile_s = mono_s() - t0;
+	if (!j->snap)
+		return;
+	/* Exactly cfg_diff(cur, patched config), from the patch alone. */
+	if (cfg_patch_diff(j->cur, ix, j->upsert, j->remove, j->n_remove, &j->diff) == 0)
+		j->have_diff = true;
+	size_t n = j->cur->n_routes - j->n_remove; /* the patch is checked */
+	for (size_t i = 0; i < j->upsert->n_routes; i++)
+		n += cfg_route_ix_find(ix, j->upsert->routes[i].name) < 0;
+	j->n_routes = (uint32_t)n;
+	j->n_gateways = (uint32_t)j->cur->n_gateways;
+	if (j->cfg && !j->dry_run)
+		j->ix = cfg_route_ix_new(j->cfg);
+}
+
+/*
+ * FOLD: does the snapshot the patch published (base) serve what the model
+ * (j->cfg) now says of the routes the patch touched? Each upserted route
+ * by its name with its pattern, no removed one. Linear in the patch: the
+ * whole route set is compared by the control fuzz target (rt_snapshot_patch
+ * against rt_snapshot_build of cfg_patch_apply's config), not here, where
+ * a second patch may be waiting.
+ */
+static void fold_verify(struct cd_job *j)
+{
+	const struct rt_snapshot *s = j->base;
+	if (!s)
+		return;
+	for (size_t i = 0; i < j->upsert->n_routes; i++) {
+		const struct rt_cfg_route *r = &j->upsert->routes[i];
+		long id = rt_snapshot_route_index(s, r->name, (size_t)-1);
+		long m = cfg_route_ix_find(j->ix, r->name);
+		if (id < 0 || strcmp(rt_snapshot_route_pattern(s, (size_t)id), r->pattern) ||
+		    (j->ix && (m < 0 || strcmp(j->cfg->routes[m].pattern, r->pattern)))) {
+			snprintf(j->disagree_why, sizeof(j->disagree_why),
+				 "route '%s' differs between the served snapshot and the config "
+				 "model", r->name);
+			j->disagree = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < j->n_remove; i++) {
+		if (rt_snapshot_route_index(s, j->remove[i], (size_t)-1) >= 0 ||
+		    (j->ix && cfg_route_ix_find(j->ix, j->remove[i]) >= 0)) {
+			snprintf(j->disagree_why, sizeof(j->disagree_why),
+				 "route '%s' was removed but is still served or modelled",
+				 j->remove[i]);
+			j->disagree = true;
+			return;
+		}
+	}
+}
+
+/* FOLD: the live patch applied to the config model, indexed and saved. */
+static void fold_work(struct cd_job *j)
+{
+	double t0 = mono_s();
+	j->cfg = cfg_patch_apply_ix(j->cur, j->cur_ix, j->upsert, j->remove, j->n_remove,
+				    &j->diag);
+	if (!j->cfg)
+		return;
+	j->ix = cfg_route_ix_new(j->cfg);
+	fold_verify(j);
+	j->fold_s = mono_s() - t0;
+	if (j->state_dir) {
+		t0 = mono_s();
+		j->save_rc = cd_persist_save(j->state_dir, j->cfg, j->generation, j->origin,
+					     j->save_err, sizeof(j->save_err));
+		j->save_s = mono_s() - t0;
+	}
+}
+
+/* Off the control thread. */
+static void job_work(struct cd_job *j)
+{
+	switch (j->kind) {
+	case CD_JOB_LOAD:
+		load_work(j);
+		break;
+	case CD_JOB_PATCH:
+		patch_work(j);
+		break;
+	case CD_JOB_FOLD:
+		fold_work(j);
+		break;
+	}
 }
 
 static void *job_main(void *arg)
@@ -273,6 +465,8 @@ static int job_start(struct cd_server *cd, struct cd_job *j)
 	if (cd->job)
 		return -EBUSY;
 	j->cur = cd->cur_cfg;
+	j->cur_ix = cd->cur_ix;
+	j->state_dir = cd->o.state_dir;
 	j->started_ms = mono_ms();
 	rt_diag_init(&j->diag);
 	cd->job = j;
@@ -286,9 +480,15 @@ static int job_start(struct cd_server *cd, struct cd_job *j)
 
 static const char *busy_reason(struct cd_server *cd, char *buf, size_t len)
 {
-	snprintf(buf, len, "another config load (%s) has been compiling for %.1f s; try again "
-			   "when it is done", cd->job->origin,
-		 (double)(mono_ms() - cd->job->started_ms) / 1000);
+	double s = (double)(mono_ms() - cd->job->started_ms) / 1000;
+	if (cd->job->kind == CD_JOB_FOLD)
+		snprintf(buf, len, "another config load (%s: the config model catching up with "
+				   "generation %llu) has been running for %.1f s; try again when it "
+				   "is done", cd->job->origin,
+			 (unsigned long long)cd->job->generation, s);
+	else
+		snprintf(buf, len, "another config load (%s) has been compiling for %.1f s; try "
+				   "again when it is done", cd->job->origin, s);
 	return buf;
 }
 
@@ -303,8 +503,24 @@ static void persist(struct cd_server *cd, const struct rt_config *cfg, uint64_t 
 		       (unsigned long long)gen, err);
 }
 
-/* A compiled job goes live: publish, persist, adopt its config. The job's
- * snapshot and config are taken. 0 or -ENOMEM (old config still serves). */
+/* The config model is j's whole config from now on (whatever patch was
+ * waiting to be folded into the previous one is moot). */
+static void adopt_config(struct cd_server *cd, struct cd_job *j)
+{
+	rt_config_free(cd->cur_cfg);
+	cfg_route_ix_free(cd->cur_ix);
+	cd->cur_cfg = j->cfg;
+	cd->cur_ix = j->ix;
+	j->cfg = NULL;
+	j->ix = NULL;
+	job_free(cd->fold_pending);
+	cd->fold_pending = NULL;
+	cd->model_stale = false;
+}
+
+/* A compiled job goes live: publish, persist, adopt its config (a whole
+ * config; an incremental patch has none yet). The job's snapshot and
+ * config are taken. 0 or -ENOMEM (old config still serves). */
 static int job_commit(struct cd_server *cd, struct cd_job *j, double *publish_s)
 {
 	double t0 = mono_s();
@@ -315,11 +531,12 @@ static int job_commit(struct cd_server *cd, struct cd_job *j, double *publish_s)
 	if (rc)
 		return rc;
 	cd->srv->next_generation = gen + 1;
-	persist(cd, j->cfg, gen, j->origin);
-	rt_config_free(cd->cur_cfg);
-	cd->cur_cfg = j->cfg;
+	cd->n_routes = j->n_routes;
+	if (j->cfg) {
+		persist(cd, j->cfg, gen, j->origin);
+		adopt_config(cd, j);
+	}
 	cd->cur_origin = j->origin;
-	j->cfg = NULL;
 	pthread_mutex_lock(&cd->lock);
 	cd->reloads++;
 	cd->last_reload_s = j->compile_s + *publish_s;
@@ -458,9 +675,8 @@ static void job_respond(struct cd_server *cd, struct cd_job *j, bool ok, double 
 		lr.generation = generation;
 		lr.compile_us = (uint64_t)(j->compile_s * 1e6);
 		lr.publish_us = (uint64_t)(publish_s * 1e6);
-		lr.routes = j->cfg ? (uint32_t)j->cfg->n_routes : (uint32_t)cd->cur_cfg->n_routes;
-		lr.gateways = j->cfg ? (uint32_t)j->cfg->n_gateways
-				     : (uint32_t)cd->cur_cfg->n_gateways;
+		lr.routes = j->n_routes;
+		lr.gateways = j->n_gateways;
 		if (j->have_diff) {
 			diff_to_msg(&j->diff, &dm, kinds, kp);
 			lr.diff = &dm;
@@ -472,6 +688,123 @@ static void job_respond(struct cd_server *cd, struct cd_job *j, bool ok, double 
 }
 
 static void client_process(struct cd_server *cd, struct cd_client *c);
+static void run_deferred(struct cd_server *cd);
+
+#define CD_FOLD_RETRY_MS 5000
+
+/* Start the pending fold when the loader is free and its time has come. */
+static void fold_tick(struct cd_server *cd)
+{
+	struct cd_job *f = cd->fold_pending;
+	if (!f || cd->job || mono_ms() < cd->fold_retry_ms)
+		return;
+	rt_diag_clear(&f->diag); /* a failed attempt's */
+	const struct rt_snapshot *s = dp_server_snapshot(cd->srv);
+	/* What to check the model against: the patch's snapshot, unless
+	 * something replaced it meanwhile (then there is nothing to compare). */
+	f->base = s && rt_snapshot_generation(s) == f->generation ? (struct rt_snapshot *)s : NULL;
+	cd->fold_pending = NULL;
+	int rc = job_start(cd, f);
+	if (rc) {
+		cd->fold_pending = f;
+		cd->fold_retry_ms = mono_ms() + CD_FOLD_RETRY_MS;
+		dp_log(DP_LOG_ERR, "patch generation %llu: cannot start the loader to update the "
+				   "config model: %s; retrying in %d s",
+		       (unsigned long long)f->generation, strerror(-rc), CD_FOLD_RETRY_MS / 1000);
+	}
+}
+
+/* An incremental patch went live: its inputs go to a FOLD job, which
+ * brings the config model (and the state file) up to it. */
+static void fold_queue(struct cd_server *cd, struct cd_job *j, uint64_t gen)
+{
+	struct cd_job *f = calloc(1, sizeof(*f));
+	if (!f) {
+		dp_log(DP_LOG_ERR, "patch generation %llu: out of memory; the config model cannot "
+				   "follow it, so patches are refused until a whole config is loaded",
+		       (unsigned long long)gen);
+		cd->model_stale = true;
+		return;
+	}
+	f->kind = CD_JOB_FOLD;
+	f->origin = j->origin;
+	f->generation = gen;
+	f->req = j->req;
+	f->upsert = j->upsert;
+	f->remove = j->remove;
+	f->n_remove = j->n_remove;
+	j->req = NULL;
+	j->upsert = NULL;
+	cd->fold_pending = f;
+	cd->fold_retry_ms = 0;
+	fold_tick(cd);
+}
+
+/* Start compiling the config model anew (no client waits for it). */
+static void rebuild_model(struct cd_server *cd, const char *why)
+{
+	struct cd_job *j = calloc(1, sizeof(*j));
+	int rc = -ENOMEM;
+	if (j) {
+		j->rebuild = true;
+		j->origin = "patch";
+		j->generation = cd->srv->next_generation;
+		rc = job_start(cd, j);
+	}
+	if (rc) {
+		job_free(j);
+		cd->model_stale = true;
+		dp_log(DP_LOG_ERR, "%s: cannot start a rebuild (%s); patches are refused until a "
+				   "whole config is loaded", why, strerror(-rc));
+		return;
+	}
+	dp_log(DP_LOG_WARN, "%s: rebuilding the whole config from the config model", why);
+}
+
+static void fold_done(struct cd_server *cd, struct cd_job *f)
+{
+	unsigned long long gen = (unsigned long long)f->generation;
+	if (!f->cfg) {
+		bool oom = false;
+		for (size_t i = 0; i < f->diag.n; i++) {
+			dp_log(DP_LOG_ERR, "%s", f->diag.msgs[i]);
+			oom |= strstr(f->diag.msgs[i], "out of memory") != NULL;
+		}
+		if (oom || !f->diag.n) {
+			dp_log(DP_LOG_ERR, "patch generation %llu: the config model could not be "
+					   "updated; retrying in %d s (the patched config is served; "
+					   "patches wait)", gen, CD_FOLD_RETRY_MS / 1000);
+			cd->fold_pending = f;
+			cd->fold_retry_ms = mono_ms() + CD_FOLD_RETRY_MS;
+			return;
+		}
+		/* cfg_patch_check passed before the snapshot was published, so
+		 * this is a bug; serve on, but say what it costs. */
+		dp_log(DP_LOG_ERR, "patch generation %llu: the config model cannot follow it; "
+				   "patches are refused until a whole config is loaded (the patched "
+				   "config is served, the state file still holds the one before it)",
+		       gen);
+		cd->model_stale = true;
+		job_free(f);
+		return;
+	}
+	if (f->state_dir && f->save_rc)
+		dp_log(DP_LOG_ERR, "cannot persist generation %llu: %s (still serving it)", gen,
+		       f->save_err);
+	size_t model = f->cfg->n_routes;
+	bool agree = !f->disagree;
+	char why[400];
+	snprintf(why, sizeof(why), "patch generation %llu: %s", gen, f->disagree_why);
+	adopt_config(cd, f);
+	dp_log(DP_LOG_INFO, "patch generation %llu: config model updated (%zu routes; applied "
+			    "in %.3f s, saved in %.3f s)", gen, model, f->fold_s, f->save_s);
+	job_free(f);
+	if (!agree) {
+		/* Serve what the model (and the state file) says. */
+		dp_log(DP_LOG_ERR, "%s", why);
+		rebuild_model(cd, why);
+	}
+}
 
 static void on_job_done(struct cd_server *cd)
 {
@@ -483,18 +816,34 @@ static void on_job_done(struct cd_server *cd)
 	pthread_join(cd->job_thread, NULL);
 	struct cd_job *j = cd->job;
 	cd->job = NULL;
-	const char *src = j->path ? j->path : "control";
+	if (j->kind == CD_JOB_FOLD) {
+		fold_done(cd, j);
+		run_deferred(cd);
+		return;
+	}
+	if (j->cur_ix_built && !cd->cur_ix && cd->cur_cfg == j->cur) {
+		cd->cur_ix = j->cur_ix_built; /* indexed for this patch: keep it */
+		j->cur_ix_built = NULL;
+	}
+	bool patch = j->kind == CD_JOB_PATCH;
+	const char *src = patch ? "route patch" : j->rebuild ? "the config model"
+						 : j->path ? j->path : "control";
 	uint64_t cur_gen = rt_snapshot_generation(dp_server_snapshot(cd->srv));
 
 	if (!j->snap) {
 		for (size_t i = 0; i < j->diag.n; i++)
 			dp_log(DP_LOG_ERR, "%s", j->diag.msgs[i]);
-		dp_log(DP_LOG_ERR, "reload of %s rejected (%s%s); still serving generation %llu",
-		       src, j->origin, j->dry_run ? ", dry run" : "", (unsigned long long)cur_gen);
+		dp_log(DP_LOG_ERR, "%s%s rejected (%s%s); still serving generation %llu",
+		       patch ? "" : "reload of ", src, j->origin, j->dry_run ? ", dry run" : "",
+		       (unsigned long long)cur_gen);
 		if (!j->dry_run) {
 			pthread_mutex_lock(&cd->lock);
 			cd->reload_failures++;
 			pthread_mutex_unlock(&cd->lock);
+		}
+		if (j->rebuild) {
+			cd->model_stale = true;
+			dp_log(DP_LOG_ERR, "patches are refused until a whole config is loaded");
 		}
 		job_respond(cd, j, false, 0, cur_gen, NULL);
 	} else if (j->dry_run) {
@@ -502,11 +851,23 @@ static void on_job_done(struct cd_server *cd)
 	} else {
 		double pub_s = 0;
 		uint64_t gen = rt_snapshot_generation(j->snap);
-		size_t routes = rt_snapshot_route_count(j->snap);
+		size_t routes = j->n_routes;
+		bool incremental = j->incremental;
 		if (job_commit(cd, j, &pub_s) != 0) {
 			dp_log(DP_LOG_ERR, "%s load of %s: out of memory publishing; still serving "
 					   "generation %llu", j->origin, src, (unsigned long long)cur_gen);
 			job_respond(cd, j, false, 0, cur_gen, "out of memory publishing the config");
+		} else if (patch) {
+			const struct cfg_diff_entry *e = &j->diff.kinds[CFG_DIFF_ROUTE];
+			dp_log(DP_LOG_INFO, "patched %s: generation %llu, %zu routes (+%zu ~%zu -%zu), "
+					    "compile %.3f s, publish %.3f s (%s, %s)",
+			       cd->cur_cfg->source, (unsigned long long)gen, routes,
+			       j->have_diff ? e->added.n : 0, j->have_diff ? e->changed.n : 0,
+			       j->have_diff ? e->removed.n : 0, j->compile_s, pub_s, j->origin,
+			       incremental ? "incremental" : "whole config");
+			job_respond(cd, j, true, pub_s, gen, NULL);
+			if (incremental)
+				fold_queue(cd, j, gen); /* after the answer: off the critical path */
 		} else {
 			dp_log(DP_LOG_INFO, "reloaded %s: generation %llu, %zu routes, compile %.3f s, "
 					    "publish %.3f s (%s)", cd->cur_cfg->source,
@@ -535,6 +896,14 @@ static void reload_file(struct cd_server *cd, const char *why)
 	}
 	j->origin = "sighup";
 	j->generation = cd->srv->next_generation;
+	if (cd->job && cd->job->kind == CD_JOB_FOLD) {
+		dp_log(DP_LOG_INFO, "%s: reload of %s waits for the config model to catch up with "
+				    "patch generation %llu", why, j->path,
+		       (unsigned long long)cd->job->generation);
+		cd->hup_deferred = true;
+		job_free(j);
+		return;
+	}
 	if (cd->job) {
 		dp_log(DP_LOG_WARN, "%s: reload of %s refused: %s", why, j->path,
 		       busy_reason(cd, busy, sizeof(busy)));
@@ -565,6 +934,23 @@ static bool token_ok(const char *want, const char *got)
 	return diff == 0;
 }
 
+/* While a FOLD runs, a load or patch waits for it rather than being
+ * refused. True when req was taken. */
+static bool defer_request(struct cd_server *cd, struct cd_client *c,
+			  Strowger__ControlRequest *req)
+{
+	if (!cd->job || cd->job->kind != CD_JOB_FOLD)
+		return false;
+	c->deferred = req;
+	c->deferred_seq = ++cd->defer_seq;
+	c->busy = true;
+	dp_log(DP_LOG_INFO, "control client %llu: its %s waits for the config model to catch up "
+			    "with patch generation %llu", (unsigned long long)c->serial,
+	       req->op_case == STROWGER__CONTROL_REQUEST__OP_PATCH ? "patch" : "load",
+	       (unsigned long long)cd->job->generation);
+	return true;
+}
+
 static void handle_load(struct cd_server *cd, struct cd_client *c, Strowger__ControlRequest *req)
 {
 	char busy[256];
@@ -573,6 +959,8 @@ static void handle_load(struct cd_server *cd, struct cd_client *c, Strowger__Con
 		strowger__control_request__free_unpacked(req, NULL);
 		return;
 	}
+	if (defer_request(cd, c, req))
+		return;
 	if (cd->job) {
 		send_error(cd, c, req->id, "load refused: %s", busy_reason(cd, busy, sizeof(busy)));
 		strowger__control_request__free_unpacked(req, NULL);
@@ -605,6 +993,95 @@ static void handle_load(struct cd_server *cd, struct cd_client *c, Strowger__Con
 		return;
 	}
 	c->busy = true;
+}
+
+static void handle_patch(struct cd_server *cd, struct cd_client *c, Strowger__ControlRequest *req)
+{
+	const Strowger__RoutePatch *p = req->patch;
+	const struct rt_snapshot *s = dp_server_snapshot(cd->srv);
+	char busy[256];
+	const char *refused = NULL;
+
+	if (!p->routes && !p->n_remove)
+		refused = "patch: nothing to change (no routes, nothing to remove)";
+	else if (!s || !cd->cur_cfg)
+		refused = "patch refused: no config is loaded";
+	else if (defer_request(cd, c, req))
+		return;
+	else if (cd->job)
+		refused = busy_reason(cd, busy, sizeof(busy));
+	else if (cd->fold_pending)
+		refused = "patch refused: the config model has not caught up with the last patch "
+			  "yet (retrying after an error); try again later, or load the whole config";
+	else if (cd->model_stale)
+		refused = "patch refused: the config model no longer matches the served config; "
+			  "load the whole config first";
+	if (refused) {
+		send_error(cd, c, req->id, "%s%s", cd->job && refused == busy ? "patch refused: " : "",
+			   refused);
+		strowger__control_request__free_unpacked(req, NULL);
+		return;
+	}
+	struct cd_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		send_error(cd, c, req->id, "out of memory");
+		strowger__control_request__free_unpacked(req, NULL);
+		return;
+	}
+	j->kind = CD_JOB_PATCH;
+	j->req = req;
+	j->dry_run = p->dry_run;
+	j->origin = "patch";
+	j->generation = j->dry_run ? rt_snapshot_generation(s) : cd->srv->next_generation;
+	/* Only this thread frees snapshots, and none is published while a job
+	 * runs: the running one outlives the job. */
+	j->base = (struct rt_snapshot *)s;
+	j->remove = (const char *const *)p->remove;
+	j->n_remove = p->n_remove;
+	j->client_serial = c->serial;
+	j->req_id = req->id;
+	dp_log(DP_LOG_INFO, "control client %llu: %s a route patch from %s (%zu routes, %zu to "
+			    "remove)", (unsigned long long)c->serial,
+	       j->dry_run ? "checking" : "applying",
+	       p->routes && p->routes->source && *p->routes->source ? p->routes->source
+								    : "the command line",
+	       p->routes ? p->routes->n_routes : 0, p->n_remove);
+	int rc = job_start(cd, j);
+	if (rc) {
+		j->req = NULL;
+		job_free(j);
+		send_error(cd, c, req->id, "cannot start the loader: %s", strerror(-rc));
+		strowger__control_request__free_unpacked(req, NULL);
+		return;
+	}
+	c->busy = true;
+}
+
+/* The FOLD is done: what waited for it, in the order it came. The first
+ * that starts a job makes the others wait for that one as usual (that is,
+ * refused as busy). */
+static void run_deferred(struct cd_server *cd)
+{
+	if (cd->hup_deferred && !cd->job) {
+		cd->hup_deferred = false;
+		reload_file(cd, "SIGHUP");
+	}
+	for (;;) {
+		struct cd_client *first = NULL;
+		for (struct cd_client *c = cd->clients; c; c = c->next)
+			if (c->deferred && (!first || c->deferred_seq < first->deferred_seq))
+				first = c;
+		if (!first)
+			return;
+		Strowger__ControlRequest *req = first->deferred;
+		first->deferred = NULL;
+		first->busy = false;
+		if (req->op_case == STROWGER__CONTROL_REQUEST__OP_PATCH)
+			handle_patch(cd, first, req);
+		else
+			handle_load(cd, first, req);
+		client_process(cd, first); /* frames it sent meanwhile, unless busy again */
+	}
 }
 
 static void handle_health(struct cd_server *cd, struct cd_client *c,
@@ -788,7 +1265,7 @@ static void handle_status(struct cd_server *cd, struct cd_client *c,
 	st.loaded_at = cd->loaded_at;
 	pthread_mutex_unlock(&cd->lock);
 	st.draining = atomic_load(&cd->srv->draining);
-	st.routes = s ? (uint32_t)rt_snapshot_route_count(s) : 0;
+	st.routes = s ? cd->n_routes : 0;
 	st.gateways = s ? (uint32_t)rt_snapshot_gateway_count(s) : 0;
 	st.listeners = listeners;
 	st.n_listeners = 1;
@@ -941,6 +1418,9 @@ static void handle_frame(struct cd_server *cd, struct cd_client *c, const uint8_
 	case STROWGER__CONTROL_REQUEST__OP_LOAD:
 		handle_load(cd, c, req); /* takes req */
 		return;
+	case STROWGER__CONTROL_REQUEST__OP_PATCH:
+		handle_patch(cd, c, req); /* takes req */
+		return;
 	case STROWGER__CONTROL_REQUEST__OP_HEALTH:
 		handle_health(cd, c, req);
 		break;
@@ -972,6 +1452,8 @@ static void client_close(struct cd_server *cd, struct cd_client *c)
 	}
 	epoll_ctl(cd->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	if (c->deferred)
+		strowger__control_request__free_unpacked(c->deferred, NULL);
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
@@ -1264,6 +1746,12 @@ void cd_server_free(struct cd_server *cd)
 		pthread_join(cd->job_thread, NULL);
 		job_free(cd->job);
 	}
+	if (cd->fold_pending)
+		dp_log(DP_LOG_WARN, "stopping before the config model caught up with patch "
+				    "generation %llu: the state file holds the config before it",
+		       (unsigned long long)cd->fold_pending->generation);
+	job_free(cd->fold_pending);
+	cfg_route_ix_free(cd->cur_ix);
 	while (cd->clients)
 		client_close(cd, cd->clients);
 	int fds[] = {cd->sigfd, cd->expfd, cd->gracefd, cd->donefd, cd->unixfd, cd->tcpfd, cd->ep};
@@ -1300,6 +1788,8 @@ static int load_now(struct cd_server *cd, struct rt_config *cfg, uint64_t gen,
 	if (save)
 		persist(cd, cfg, gen, origin);
 	cd->cur_cfg = cfg;
+	cd->cur_ix = cfg_route_ix_new(cfg); /* NULL: the first patch indexes */
+	cd->n_routes = (uint32_t)cfg->n_routes;
 	cd->cur_origin = origin;
 	pthread_mutex_lock(&cd->lock);
 	cd->loaded_at = real_s();
@@ -1436,6 +1926,7 @@ int cd_server_run(struct cd_server *cd)
 		}
 		sweep_clients(cd);
 		breaker_tick(cd);
+		fold_tick(cd);
 	}
 }
 

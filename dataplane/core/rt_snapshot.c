@@ -862,6 +862,9 @@ struct rt_snapshot *rt_snapshot_patch(struct rt_snapshot *cur, const struct rt_c
 				      const char *const *remove, size_t n_remove,
 				      uint64_t generation, struct rt_diag *diag)
 {
+	static const struct rt_config no_routes;
+	if (!up)
+		up = &no_routes;
 	struct rt_snapshot *root = cur->base ? cur->base : cur;
 	uint32_t nb = root->n_routes;
 	uint32_t n_prev = cur->base ? cur->n_routes - cur->n_base : 0;

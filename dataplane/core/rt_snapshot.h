@@ -37,7 +37,7 @@ void rt_snapshot_free(struct rt_snapshot *s);
  * Incremental compile: a new snapshot equal to what rt_snapshot_build would
  * make of base's config with its routes changed, built without recompiling
  * the routes that did not change. Routes in upsert (only its routes are
- * read) replace the route of the same name in place (keeping its position
+ * read; NULL: none) replace the route of the same name in place (keeping its position
  * in config order) or, new names, come after every existing route in
  * config order, in the order given; remove names routes to drop. The new
  * snapshot shares what did not change with base and holds a reference on

@@ -19,8 +19,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from strowger_it import (SEED, SLOW, STROWGERCTL, STROWGERD, Daemon, check, ctl, free_port,  # noqa: E402
-                         main, run_sipp, sip_status, udp_exchange, workdir)
+from strowger_it import (SEED, SLOW, STROWGERCTL, STROWGERD, Daemon, batch, check, ctl,  # noqa: E402
+                         free_port, main, run_sipp, sip_status, udp_exchange, workdir)
 
 DALLAS = "Dallas Calling Policy"
 
@@ -512,10 +512,411 @@ def case_reload_under_load():
         check(status(d)["generation"] >= 10, "generations advanced")
 
 
+# ---------------------------------------------------------------- route patches
+
+PATCH_ROWS = [  # (called, calling, policy, call-id): every route of the seed and the patches
+    ("+19725550100", "", "", "p1"),
+    ("+18175550100", "", "", "p2"),
+    ("+447700900123", "", "", "p3"),
+    ("+14255550100", "", "", "p4"),
+    ("+33123456789", "", "", "p5"),
+    ("+19725550100", "", DALLAS, "p6"),
+    ("+447700900123", "", DALLAS, "p7"),
+    ("+14255550100", "", "Redmond Local Policy", "p8"),
+]
+
+
+def decisions(answers):
+    """What a caller sees, without the generation that answered."""
+    return [(a["status"], [(x.get("gateway"), x.get("trunk"), x.get("route"), x.get("called"))
+                           for x in a.get("destinations", [])]) for a in answers]
+
+
+def same_as_file(d, path, rows=PATCH_ROWS, what=""):
+    """The server answers every row as `batch --config path` does offline."""
+    live = decisions(batch(["--server", d.query_hostport], rows))
+    offline = decisions(batch(["--config", path], rows))
+    for r, a, b in zip(rows, live, offline):
+        check(a == b, f"{what}: {r[0]} ({r[2] or 'default policy'}): server {a}, "
+                      f"the equivalent file {b}")
+    return live
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+# Replaces Dallas Local Route (pattern, trunks, priority) where it stands and
+# adds UK Route after every route.
+PATCH1 = """# a change of two routes
+routes:
+  - name: Dallas Local Route
+    pattern: '^\\+1(972|214|469|817)(\\d{7})$'
+    usages: [Local]
+    trunks: [Trunk2, Trunk1]
+    priority: 5
+  - { name: UK Route, pattern: '^\\+44(\\d+)$', usages: [Local, DallasUsers], trunks: [Trunk3] }
+"""
+
+
+def patch1_full(path):
+    """The seed as PATCH1 leaves it, as one file."""
+    return variant(path, **{
+        "    pattern: '^\\+1(972|214|469)(\\d{7})$'\n    usages: [Local]\n    trunks: [Trunk3]\n":
+        "    pattern: '^\\+1(972|214|469|817)(\\d{7})$'\n    usages: [Local]\n"
+        "    trunks: [Trunk2, Trunk1]\n    priority: 5\n",
+        "    usages: [DallasUsers]\n    trunks: [Trunk3]\n":
+        "    usages: [DallasUsers]\n    trunks: [Trunk3]\n"
+        "  - { name: UK Route, pattern: '^\\+44(\\d+)$', usages: [Local, DallasUsers], trunks: [Trunk3] }\n"})
+
+
+def case_patch():
+    """Add, replace and remove routes: the server then answers exactly as
+    the whole edited config would."""
+    w = workdir()
+    with Daemon(workers=2) as d:
+        before = same_as_file(d, SEED, what="seed")
+        out, _ = cc_ok(d, "patch", write(os.path.join(w, "p1.yaml"), PATCH1))
+        check("generation 2" in out and "+ route UK Route" in out and
+              "~ route Dallas Local Route" in out and "5 routes" in out and
+              "compile" in out and "publish" in out, f"patch output:\n{out}")
+        full1 = patch1_full(os.path.join(w, "full1.yaml"))
+        after = same_as_file(d, full1, what="after adding and replacing")
+        check(after != before, "the patch changed some answers")
+        check(ask(d, "+447700900123")["generation"] == 2, "generation 2 answers")
+        check(gws(ask(d, "+19725550100"))[0] in ("Red-GW1", "Red-GW2"),
+              "Dallas Local Route now on Trunk2/Trunk1")
+        st = status(d)
+        check(st["generation"] == 2 and st["routes"] == 5 and st["config_origin"] == "patch" and
+              st["config_source"] == SEED, f"status after the patch: {st}")
+        # Remove one, change one, in one patch; JSON output.
+        p2 = write(os.path.join(w, "p2.yaml"), "routes:\n  - { name: UK Route, pattern: "
+                   "'^\\+44(\\d+)$', usages: [Local, DallasUsers], trunks: [Trunk1] }\n")
+        out, _ = cc_ok(d, "patch", p2, "--remove", "Universal Route", "--json")
+        j = json.loads(out)
+        check(j["generation"] == 3 and j["routes"] == 4 and j["gateways"] == 3 and
+              j["diff"]["route"] == {"added": [], "removed": ["Universal Route"],
+                                     "changed": ["UK Route"]}, f"JSON: {j}")
+        print(f"  seed patch: compile {j['compile_us']} us, publish {j['publish_us']} us")
+        with open(patch1_full(os.path.join(w, "full2.yaml"))) as f:
+            text = f.read()
+        universal = ("  - name: Universal Route\n    pattern: '^\\+?(\\d*)$'\n"
+                     "    usages: [GlobalPSTNHopoff]\n    trunks: [Trunk1, Trunk2, Trunk3]\n")
+        check(universal in text, "full2: Universal Route")
+        text = text.replace(universal, "").replace(
+            "usages: [Local, DallasUsers], trunks: [Trunk3] }",
+            "usages: [Local, DallasUsers], trunks: [Trunk1] }")
+        full2 = write(os.path.join(w, "full2.yaml"), text)
+        same_as_file(d, full2, what="after removing and changing")
+        check(ask(d, "+33123456789")["status"] == "NOT_PERMITTED", "Universal Route is gone")
+        # Removals only, several; then a restatement that changes nothing.
+        out, _ = cc_ok(d, "patch", "--remove", "UK Route", "--remove", "Dallas Users Route")
+        check("- route UK Route" in out and "- route Dallas Users Route" in out and
+              "2 routes" in out, f"removals:\n{out}")
+        check(ask(d, "+447700900123")["status"] == "NO_ROUTE", "UK Route removed")
+        same = write(os.path.join(w, "same.yaml"), "routes:\n  - name: Redmond Local Route\n"
+                     "    pattern: '^\\+1(425|206|253)(\\d{7})$'\n    usages: [Local, RedmondLocal]\n"
+                     "    trunks: [Trunk1, Trunk2]\n")
+        out, _ = cc_ok(d, "patch", same, "--dry-run")
+        check("(no changes)" in out, f"a restatement changes nothing:\n{out}")
+        # A whole-config load replaces everything, patches included.
+        cc_ok(d, "load", SEED)
+        same_as_file(d, SEED, what="after a load")
+        check(status(d)["routes"] == 4 and status(d)["config_origin"] == "control", "load wins")
+        check(re.search(r"patched .*: generation 2, 5 routes \(\+1 ~1 -0\)", d.log()),
+              f"the log names the patch:\n{d.log()}")
+
+
+def case_patch_errors():
+    """Every error with file:line (and the route); the running config keeps
+    serving, unchanged."""
+    w = workdir()
+    with Daemon() as d:
+        def unchanged(what):
+            check(status(d)["generation"] == 1, f"{what}: generation changed")
+            same_as_file(d, SEED, what=what)
+
+        # Unknown route to remove (and another error at once).
+        p = write(os.path.join(w, "twice.yaml"),
+                  "routes:\n  - { name: A, pattern: '^\\+7', usages: [Local], trunks: [Trunk1] }\n"
+                  "  - { name: A, pattern: '^\\+8', usages: [Local], trunks: [Trunk1] }\n")
+        rc, out, err = cc(d, "patch", p, "--remove", "Nope")
+        check(rc == 1 and "route 'Nope'" in err and "no such route" in err and
+              "twice.yaml:3: route 'A': given twice" in err and "patch failed" in err,
+              f"unknown route to remove: {rc}\n{err}")
+        unchanged("unknown remove")
+        # Upserted and removed at once.
+        p = write(os.path.join(w, "both.yaml"), "routes:\n  - { name: Universal Route, pattern: "
+                  "'^\\+', usages: [GlobalPSTNHopoff], trunks: [Trunk1] }\n")
+        rc, out, err = cc(d, "patch", p, "--remove", "Universal Route")
+        check(rc == 1 and "both.yaml:2: route 'Universal Route': both replaced and removed" in err,
+              f"both: {rc}\n{err}")
+        # A bad pattern and an unknown trunk: the server's compiler finds them.
+        p = write(os.path.join(w, "bad.yaml"),
+                  "# two bad routes\nroutes:\n"
+                  "  - { name: Bad Pattern, pattern: '^\\+1(', usages: [Local], trunks: [Trunk1] }\n"
+                  "  - { name: Dallas Local Route, pattern: '^\\+1972', usages: [Local],\n"
+                  "      trunks: [Trunk9] }\n")
+        rc, out, err = cc(d, "patch", p)
+        check(rc == 1 and re.search(r"bad\.yaml:3: route 'Bad Pattern': .*pattern", err) and
+              re.search(r"bad\.yaml:4: route 'Dallas Local Route': unknown trunk 'Trunk9'", err),
+              f"compile errors with file:line:\n{err}")
+        unchanged("bad pattern, unknown trunk")
+        # An unknown usage.
+        p = write(os.path.join(w, "usage.yaml"), "routes:\n  - { name: U, pattern: '^\\+7', "
+                  "usages: [Nowhere], trunks: [Trunk1] }\n")
+        rc, out, err = cc(d, "patch", p)
+        check(rc == 1 and re.search(r"usage\.yaml:2: route 'U': .*Nowhere", err), f"usage:\n{err}")
+        # Other sections in the file: refused by strowgerctl, with lines;
+        # nothing reaches the server.
+        p = write(os.path.join(w, "sections.yaml"),
+                  "routes:\n  - { name: A, pattern: '^\\+7', usages: [Local], trunks: [Trunk1] }\n"
+                  "gateways:\n  - { name: X, address: 192.0.2.99 }\nfailover: { codes: [0] }\n")
+        rc, out, err = cc(d, "patch", p)
+        check(rc == 1 and "sections.yaml:3: a route patch holds routes only: 'gateways'" in err and
+              "sections.yaml:5: a route patch holds routes only: 'failover'" in err and
+              "nothing sent" in err, f"other sections:\n{err}")
+        time.sleep(0.1)
+        check("sections.yaml" not in d.log(), f"nothing was sent:\n{d.log()}")
+        # The same through the protocol (a client other than strowgerctl):
+        # the server refuses other sections itself.
+        r = raw_call(d, patch_request(
+            routes=[pb_route("A", "^\\+7", ["Local"], ["Trunk1"], line=2)],
+            extra_config=pb_str(6, pb_str(1, "X") + pb_str(2, "192.0.2.99") + pb_uint(10, 3))))
+        check(b"raw.yaml:3: a route patch holds routes only: 'gateways'" in r, f"raw: {r!r}")
+        # Nothing to do, and a usage error.
+        rc, out, err = cc(d, "patch")
+        check(rc == 2 and "FILE" in err, f"no arguments: {rc} {err}")
+        r = raw_call(d, patch_request())
+        check(b"nothing to change" in r, f"empty patch: {r!r}")
+        unchanged("after every error")
+        check(stats(d)["reload_failures"] >= 4, "rejected patches are counted")
+
+
+def case_patch_dry_run():
+    w = workdir()
+    with Daemon() as d:
+        p = write(os.path.join(w, "p1.yaml"), PATCH1)
+        out, _ = cc_ok(d, "patch", p, "--dry-run", "--remove", "Universal Route")
+        check("valid" in out and "generation 1" in out and "+ route UK Route" in out and
+              "~ route Dallas Local Route" in out and "- route Universal Route" in out,
+              f"dry run:\n{out}")
+        out, _ = cc_ok(d, "patch", p, "--dry-run", "--json")
+        j = json.loads(out)
+        check(j["dry_run"] and j["generation"] == 1 and j["routes"] == 5 and
+              j["diff"]["route"]["added"] == ["UK Route"], f"dry run JSON: {j}")
+        check(status(d)["generation"] == 1 and status(d)["routes"] == 4, "nothing published")
+        same_as_file(d, SEED, what="after dry runs")
+        # A dry run with errors reports them just the same.
+        rc, _, err = cc(d, "patch", "--dry-run", "--remove", "Nope")
+        check(rc == 1 and "route 'Nope'" in err, f"dry run error: {err}")
+        # And the real thing afterwards is as announced.
+        cc_ok(d, "patch", p)
+        same_as_file(d, patch1_full(os.path.join(w, "full1.yaml")), what="after the dry runs")
+
+
+def case_patch_persist():
+    """A restart with --state-dir serves the patched config; SIGHUP and load
+    replace everything, patches included."""
+    w = workdir()
+    sd = os.path.join(w, "state")
+    cfg = shutil.copy(SEED, os.path.join(w, "live.yaml"))
+    full1 = patch1_full(os.path.join(w, "full1.yaml"))
+    with Daemon(config=cfg, state_dir=sd) as d:
+        cc_ok(d, "patch", write(os.path.join(w, "p1.yaml"), PATCH1))
+        same_as_file(d, full1, what="patched")
+    with Daemon(config=cfg, state_dir=sd) as d:
+        st = status(d)
+        check(st["generation"] == 2 and st["routes"] == 5 and st["config_origin"] == "state",
+              f"restart serves the patched config: {st}")
+        same_as_file(d, full1, what="after the restart")
+        # Patches keep working on a config that came from the state file.
+        out, _ = cc_ok(d, "patch", "--remove", "UK Route")
+        check("generation 3" in out, out)
+        # SIGHUP: --config again, whole.
+        n = d.n_lines()
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_log(r"reloaded .*: generation 4", 30 * SLOW, start=n)
+        same_as_file(d, SEED, what="after SIGHUP")
+        check(status(d)["routes"] == 4 and status(d)["config_origin"] == "sighup", "SIGHUP wins")
+    with Daemon(config=cfg, state_dir=sd) as d:
+        check(status(d)["generation"] == 4, "the SIGHUP reload was saved")
+
+
+def case_patch_busy():
+    """A patch while a load compiles is refused with the reason."""
+    w = workdir()
+    big = os.path.join(w, "big.yaml")
+    n = 2000
+    while True:
+        big_config(big, n)
+        t0 = time.monotonic()
+        rc, _, err = ctl("validate", big, timeout=600)
+        check(rc == 0, f"big config invalid: {err}")
+        if time.monotonic() - t0 >= 1.5 or n >= 256000:
+            break
+        n *= 2
+    p = write(os.path.join(w, "p.yaml"), PATCH1)
+    with Daemon() as d:
+        n0 = d.n_lines()
+        proc = subprocess.Popen([STROWGERCTL, "load", big, "--control", d.control],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        d.wait_log(r"control client \d+: loading .*big\.yaml", 120 * SLOW, start=n0)
+        refused = None
+        deadline = time.monotonic() + 30 * SLOW
+        while time.monotonic() < deadline and proc.poll() is None:
+            rc, out, err = cc(d, "patch", p)
+            if rc != 0 and "another config load" in err:
+                refused = err
+                break
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=120)
+        check(proc.returncode == 0, f"big load: {proc.returncode} {err}")
+        check(refused is not None, "no patch was refused (compile too fast?)")
+        check("patch refused" in refused and "compiling" in refused, f"reason: {refused}")
+        check(status(d)["routes"] == n + 4, "the load went live")
+        # Once it is done, the patch goes through on top of it.
+        cc_ok(d, "patch", p)
+        check(status(d)["routes"] == n + 5, "patched on top of the big config")
+
+
+def carrier_config(path, n_routes, n_gateways=20):
+    """A carrier-style table: n_routes 7-digit prefixes (none a prefix of
+    another), two trunks each. Returns {route: number} for a few routes."""
+    lines = ["gateways:"]
+    lines += [f"  - {{ name: G{g}, address: 10.0.{g}.1, priority: {g} }}" for g in range(n_gateways)]
+    lines.append("trunks:")
+    lines += [f"  - {{ name: T{g}, gateway: G{g} }}" for g in range(n_gateways)]
+    lines += ["usages: [Carrier]", "routes:"]
+    for i in range(n_routes):
+        lines.append(f"  - {{ name: R{i}, pattern: '^\\+{2000000 + i * 7}\\d*$', usages: [Carrier], "
+                     f"trunks: [T{i % n_gateways}, T{(i + 7) % n_gateways}] }}")
+    lines.append("policies:\n  - { name: Carrier Policy, usages: [Carrier], default: true }")
+    write(path, "\n".join(lines) + "\n")
+
+
+def carrier_number(i):
+    return f"+{2000000 + i * 7}5550"
+
+
+def case_patch_big():
+    """One route of a 50,000-route table patched: the new answer at once.
+    Prints the times the server reports (not asserted: whichever compile
+    path ran)."""
+    w = workdir()
+    n = 50000
+    big = os.path.join(w, "carrier.yaml")
+    carrier_config(big, n)
+    k, m = 31337, 4242
+    with Daemon(config=big) as d:
+        check(status(d)["routes"] == n, "big config serves")
+        a = ask(d, carrier_number(k))
+        check(a["status"] == "ROUTED" and gws(a) == sorted(gws(a), key=lambda g: int(g[1:])) and
+              a["destinations"][0]["route"] == f"R{k}", f"R{k} before: {a}")
+        p = write(os.path.join(w, "p.yaml"),
+                  f"routes:\n  - {{ name: R{k}, pattern: '^\\+{2000000 + k * 7}\\d*$', "
+                  f"usages: [Carrier], trunks: [T19] }}\n"
+                  f"  - {{ name: Fresh, pattern: '^\\+99912\\d*$', usages: [Carrier], "
+                  f"trunks: [T3] }}\n")
+        t0 = time.monotonic()
+        out, _ = cc_ok(d, "patch", p, "--remove", f"R{m}", "--json")
+        took = time.monotonic() - t0
+        j = json.loads(out)
+        check(j["generation"] == 2 and j["routes"] == n and
+              j["diff"]["route"] == {"added": ["Fresh"], "removed": [f"R{m}"],
+                                     "changed": [f"R{k}"]}, f"big patch: {j}")
+        print(f"  {n}-route patch: compile {j['compile_us'] / 1e3:.1f} ms, publish "
+              f"{j['publish_us'] / 1e3:.1f} ms, strowgerctl end to end {took * 1e3:.0f} ms")
+        check(gws(ask(d, carrier_number(k))) == ["G19"], "R{k} now on T19 alone")
+        check(gws(ask(d, "+999125550100")) == ["G3"], "Fresh routes")
+        check(ask(d, carrier_number(m))["status"] == "NO_ROUTE", f"R{m} removed")
+        a = ask(d, carrier_number(k + 1))
+        check(a["destinations"][0]["route"] == f"R{k + 1}" and a["generation"] == 2,
+              f"the other routes untouched: {a}")
+        check(status(d)["routes"] == n, "route count")
+        # Back to back: a patch right after another is never refused for
+        # housekeeping the first one left (it waits for it instead).
+        p2 = write(os.path.join(w, "p2.yaml"), "routes:\n  - { name: Fresh, pattern: "
+                   "'^\\+99912\\d*$', usages: [Carrier], trunks: [T4] }\n")
+        cc_ok(d, "patch", p2)
+        out, _ = cc_ok(d, "patch", "--remove", "Fresh", "--json")
+        check(json.loads(out)["generation"] == 4, f"back to back: {out}")
+        check(ask(d, "+999125550100")["status"] == "NO_ROUTE", "Fresh removed")
+        # A large patch (more than a server may layer on its snapshot: it
+        # may compile the whole config instead): the same answers either way.
+        many = 5000
+        p3 = write(os.path.join(w, "p3.yaml"), "routes:\n" + "".join(
+            f"  - {{ name: M{i}, pattern: '^\\+8{i:06d}\\d*$', usages: [Carrier], "
+            f"trunks: [T{i % 20}] }}\n" for i in range(many)))
+        out, _ = cc_ok(d, "patch", p3, "--remove", f"R{k}", "--json")
+        j = json.loads(out)
+        check(j["generation"] == 5 and j["routes"] == n - 1 + many - 1 and
+              len(j["diff"]["route"]["added"]) == many and
+              j["diff"]["route"]["removed"] == [f"R{k}"], f"large patch: {j['routes']}")
+        print(f"  {many}-route patch on {n}: compile {j['compile_us'] / 1e3:.1f} ms, "
+              f"publish {j['publish_us'] / 1e3:.1f} ms")
+        check(gws(ask(d, "+80043215550")) == [f"G{4321 % 20}"], "M4321 routes")
+        check(ask(d, carrier_number(k))["status"] == "NO_ROUTE", f"R{k} removed")
+        check(status(d)["routes"] == n - 2 + many, "route count after the large patch")
+
+
+# A RoutePatch written by hand (the protobuf wire format), as a client
+# other than strowgerctl might send it.
+def pb_varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_str(field, v):
+    v = v.encode() if isinstance(v, str) else v
+    return pb_varint(field << 3 | 2) + pb_varint(len(v)) + v
+
+
+def pb_uint(field, n):
+    return pb_varint(field << 3) + pb_varint(n)
+
+
+def pb_route(name, pattern, usages, trunks, line=0):
+    m = pb_str(1, name) + pb_str(2, pattern)
+    m += b"".join(pb_str(3, u) for u in usages) + b"".join(pb_str(4, t) for t in trunks)
+    return m + (pb_uint(7, line) if line else b"")
+
+
+def patch_request(routes=None, remove=(), dry_run=False, extra_config=b"", req_id=77):
+    p = b""
+    if routes is not None or extra_config:
+        cfg = pb_str(1, "raw.yaml") + b"".join(pb_str(10, r) for r in routes or []) + extra_config
+        p += pb_str(1, cfg)
+    p += b"".join(pb_str(2, x) for x in remove)
+    if dry_run:
+        p += pb_uint(3, 1)
+    return pb_uint(1, req_id) + pb_str(15, p)
+
+
+def raw_call(d, payload):
+    s = unix_conn(d)
+    s.settimeout(60 * SLOW)
+    try:
+        s.sendall(frame(payload))
+        return read_frame(s)
+    finally:
+        s.close()
+
+
 if __name__ == "__main__":
     sys.exit(main({"load": case_load, "load_busy": case_load_busy, "sighup": case_sighup,
                    "health": case_health, "health_ttl": case_health_ttl,
                    "hysteresis": case_hysteresis, "drain": case_drain,
                    "sigterm_drain": case_sigterm_drain, "persist": case_persist,
                    "stats_metrics": case_stats_metrics, "channel": case_channel,
-                   "tcp_token": case_tcp_token, "reload_under_load": case_reload_under_load}))
+                   "tcp_token": case_tcp_token, "reload_under_load": case_reload_under_load,
+                   "patch": case_patch, "patch_errors": case_patch_errors,
+                   "patch_dry_run": case_patch_dry_run, "patch_persist": case_patch_persist,
+                   "patch_busy": case_patch_busy, "patch_big": case_patch_big}))

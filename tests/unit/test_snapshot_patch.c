@@ -374,6 +374,11 @@ static void errors_reported(void **state)
 	rt_config_free(c);
 
 	const char *nope[] = {"nope"}, *a[] = {"a"};
+	/* Removals alone: no routes to change (NULL). */
+	struct rt_snapshot *p0 = rt_snapshot_patch(base, NULL, a, 1, 5, &d);
+	assert_non_null(p0);
+	assert_true(rt_snapshot_route_index(p0, "a", 1) < 0);
+	rt_snapshot_free(p0);
 	char *e = errors_of(base, "routes: []\n", nope, 1);
 	assert_non_null(strstr(e, "nope"));
 	assert_non_null(strstr(e, "no such route"));
