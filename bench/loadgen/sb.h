@@ -66,6 +66,7 @@ struct sb_opts {
 	bool quiet;
 	bool progress;                    /* --progress: even for short runs */
 	bool allow_remote;
+	bool echo; /* --echo: SIP requests come back unchanged (a UDP echo) */
 	unsigned max_contacts;            /* SIP: Contacts a 302 carries (sip.max_contacts) */
 	unsigned max_dest;                /* native: RouteQuery.max_destinations */
 	unsigned report_wrong;            /* wrong answers described on stderr, per thread */

@@ -60,6 +60,8 @@ static void usage(FILE *f)
 "  --progress           a progress line every second even for short runs\n"
 "  --quiet              no progress line, no notes on stderr\n"
 "  --allow-remote       allow a target that is not a loopback address\n"
+"  --echo               the target is a UDP echo (SIP only): each INVITE coming\n"
+"                       back unchanged is its answer (no --expect, no ACK)\n"
 "  --version, --help\n"
 "\n"
 "N, K and counts take k/M suffixes (10k = 10000). Exit status: 0 every answer\n"
@@ -174,7 +176,7 @@ enum {
 	OPT_SIP = 256, OPT_NATIVE, OPT_NUMBERS, OPT_EXPECT, OPT_RATE, OPT_CONC, OPT_THREADS,
 	OPT_SOCKETS, OPT_DURATION, OPT_COUNT, OPT_WARMUP, OPT_TIMEOUT, OPT_BUSY, OPT_BATCH,
 	OPT_MAXC, OPT_MAXD, OPT_PIN, OPT_JSON, OPT_LABEL, OPT_REPORT, OPT_PROGRESS, OPT_QUIET,
-	OPT_REMOTE, OPT_VERSION, OPT_HELP,
+	OPT_REMOTE, OPT_ECHO, OPT_VERSION, OPT_HELP,
 };
 
 static int parse_args(int argc, char **argv, struct sb_opts *o)
@@ -203,6 +205,7 @@ static int parse_args(int argc, char **argv, struct sb_opts *o)
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"allow-remote", no_argument, NULL, OPT_REMOTE},
+		{"echo", no_argument, NULL, OPT_ECHO},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
@@ -255,6 +258,7 @@ static int parse_args(int argc, char **argv, struct sb_opts *o)
 		case OPT_PROGRESS: o->progress = true; break;
 		case OPT_QUIET: o->quiet = true; break;
 		case OPT_REMOTE: o->allow_remote = true; break;
+		case OPT_ECHO: o->echo = true; break;
 		case OPT_VERSION:
 			printf("strowger-bench %s\n", SB_VERSION);
 			exit(0);
@@ -292,6 +296,10 @@ bad_value:
 	if (!o->allow_remote && !target_is_loopback(o)) {
 		fprintf(stderr, "strowger-bench: %s is not a loopback address (--allow-remote to "
 			"load another host)\n", o->target_hostport);
+		return -1;
+	}
+	if (o->echo && (o->proto != SB_PROTO_SIP || o->expect)) {
+		fprintf(stderr, "strowger-bench: --echo goes with --sip and without --expect\n");
 		return -1;
 	}
 	if ((o->rate > 0) == (o->concurrency > 0)) {
@@ -542,6 +550,7 @@ static int report_json(const struct sb_opts *o, const struct sb_data *d, const s
 	fprintf(f, "\"max_contacts\": %u, \"max_dest\": %u, ", o->max_contacts, o->max_dest);
 	json_kv_str(f, "numbers", o->numbers, true);
 	json_kv_str(f, "expect", o->expect, true);
+	fprintf(f, "\"echo\": %s, ", o->echo ? "true" : "false");
 	fprintf(f, "\"queries\": %zu, \"checked\": %s", d->n, d->exp ? "true" : "false");
 	if (o->n_pin) {
 		fputs(", \"pin\": [", f);

@@ -291,8 +291,16 @@ static void on_sip(struct sb_thread *th, unsigned si, const uint8_t *buf, size_t
 	char why[1024];
 	bool describe;
 
-	if (sb_sip_parse((const char *)buf, len, &r) != 0 || !r.has_id || !r.invite) {
+	if (sb_sip_parse((const char *)buf, len, &r) != 0 || !r.has_id || !r.invite ||
+	    (r.code == 0) != th->o->echo) {
 		INC(th->c.malformed);
+		return;
+	}
+	if (th->o->echo) {
+		/* A UDP echo (--echo): the request back is the answer; nothing
+		 * to check, no ACK. */
+		if (complete(th, r.id, t_rx, &s))
+			slot_free(th, s);
 		return;
 	}
 	if (r.code < 200)

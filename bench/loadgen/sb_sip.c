@@ -272,12 +272,17 @@ int sb_sip_parse(const char *buf, size_t len, struct sb_sip_resp *r)
 	r->to = NULL;
 	r->to_len = 0;
 	r->n_contacts = 0;
-	if (len < 12 || memcmp(buf, "SIP/2.0 ", 8) != 0)
-		return -1;
-	for (int i = 8; i < 11; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
+	if (len >= 7 && memcmp(buf, "INVITE ", 7) == 0) {
+		/* Our own request, echoed (--echo): no status, the same headers. */
+		r->code = 0;
+	} else {
+		if (len < 12 || memcmp(buf, "SIP/2.0 ", 8) != 0)
 			return -1;
-		r->code = r->code * 10 + (unsigned)(buf[i] - '0');
+		for (int i = 8; i < 11; i++) {
+			if (buf[i] < '0' || buf[i] > '9')
+				return -1;
+			r->code = r->code * 10 + (unsigned)(buf[i] - '0');
+		}
 	}
 	p = memchr(p, '\n', len);
 	while (p && ++p < end) {

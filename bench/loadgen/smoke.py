@@ -14,7 +14,7 @@ then stop cleanly with nothing malformed or dropped in its summary.
 Not a measurement: timings are never checked.
 
 Paths from the environment (meson sets them): STROWGERD, STROWGERCTL,
-STROWGER_BENCH, STROWGER_SOURCE_ROOT.
+STROWGER_BENCH, TRIVIAL302, STROWGER_SOURCE_ROOT.
 """
 import json
 import os
@@ -35,6 +35,7 @@ BUILD = os.path.join(ROOT, "build-lg")
 STROWGERD = os.environ.get("STROWGERD", os.path.join(BUILD, "control", "daemon", "strowgerd"))
 STROWGERCTL = os.environ.get("STROWGERCTL", os.path.join(BUILD, "control", "ctl", "strowgerctl"))
 BENCH = os.environ.get("STROWGER_BENCH", os.path.join(BUILD, "bench", "strowger-bench"))
+TRIVIAL = os.environ.get("TRIVIAL302", os.path.join(BUILD, "bench", "trivial302"))
 SEED = os.path.join(ROOT, "examples", "seed-failover.yaml")
 SLOW = float(os.environ.get("STROWGER_IT_SLOW", "1"))
 
@@ -257,6 +258,27 @@ def main():
             check("wrong answer to" in p.stderr, f"wrong-{proto}: no description: {p.stderr}")
             print(f"ok wrong-{proto}: {c['wrong']} wrong answers found "
                   f"({differ} of {len(lines)} expectations differ)")
+
+        # The UDP echo baseline of bench-compare: trivial302 --echo sends
+        # each INVITE back; strowger-bench --echo counts it as the answer.
+        port = free_port()
+        echo = subprocess.Popen([TRIVIAL, "--echo", str(port)], stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.2 * SLOW)
+            r, _ = bench(["--sip", f"127.0.0.1:{port}", "--numbers", nums, "--echo",
+                          "--concurrency", "8", "--count", "2000"],
+                         os.path.join(tmp, "echo.json"))
+            c = r["counts"]
+            check(c["received"] == c["sent"] == 2000 and c["lost"] == 0 and c["malformed"] == 0
+                  and c["acks"] == 0 and r["config"]["echo"] is True, f"echo: {c}")
+            print(f"ok echo: {c['received']} INVITEs back, p99 {r['latency_us']['p99']:.0f} us")
+        finally:
+            echo.terminate()
+            echo.wait(timeout=10)
+        p = subprocess.run([BENCH, "--native", f"127.0.0.1:{d.query}", "--numbers", nums,
+                            "--echo", "--concurrency", "1", "--count", "1"],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 2 and "--echo" in p.stderr, f"--echo with --native: {p.stderr}")
 
         summary, line = d.stop()
         check(summary.get("malformed") == 0 and summary.get("dropped") == 0,

@@ -6,11 +6,12 @@
  * server the same load generator can be pointed at, so strowgerd's figure
  * can be given as a fraction of it.
  *
- * usage: trivial302 PORT
+ * usage: trivial302 [--echo] PORT
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +69,14 @@ static int build_302(const char *req, size_t len, char *out, size_t cap)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: trivial302 PORT\n");
+	bool echo = argc == 3 && !strcmp(argv[1], "--echo");
+	if (argc != 2 && !echo) {
+		fprintf(stderr, "usage: trivial302 [--echo] PORT\n");
 		return 2;
 	}
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(argv[argc - 1]))};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		perror("trivial302: bind");
@@ -109,10 +112,15 @@ int main(int argc, char **argv)
 		idle = 0;
 		int m = 0;
 		for (int i = 0; i < n; i++) {
-			int len = build_302(in[i], rx[i].msg_len, out[i], MAXPKT);
-			if (len <= 0 || !strncmp(in[i], "ACK ", 4))
-				continue; /* ACKs are absorbed, as by a redirect server */
-			tiov[m] = (struct iovec){out[i], (size_t)len};
+			char *reply = in[i];
+			int len = (int)rx[i].msg_len;
+			if (!echo) {
+				reply = out[i];
+				len = build_302(in[i], rx[i].msg_len, out[i], MAXPKT);
+				if (len <= 0 || !strncmp(in[i], "ACK ", 4))
+					continue; /* ACKs are absorbed, as by a redirect server */
+			}
+			tiov[m] = (struct iovec){reply, (size_t)len};
 			tx[m].msg_hdr = (struct msghdr){.msg_name = &peer[i],
 							.msg_namelen = rx[i].msg_hdr.msg_namelen,
 							.msg_iov = &tiov[m], .msg_iovlen = 1};
