@@ -102,13 +102,17 @@ static bool key_only_same(const struct rt_config *a, size_t i, const struct rt_c
 	return true;
 }
 
-static bool route_same(const struct rt_config *a, size_t i, const struct rt_config *b, size_t j)
+bool cfg_route_same(const struct rt_cfg_route *x, const struct rt_cfg_route *y)
 {
-	const struct rt_cfg_route *x = &a->routes[i], *y = &b->routes[j];
 	return str_eq(x->pattern, y->pattern) && x->priority == y->priority &&
 	       str_eq(x->fallback, y->fallback) &&
 	       strs_eq(x->usages, x->n_usages, y->usages, y->n_usages) &&
 	       strs_eq(x->trunks, x->n_trunks, y->trunks, y->n_trunks);
+}
+
+static bool route_same(const struct rt_config *a, size_t i, const struct rt_config *b, size_t j)
+{
+	return cfg_route_same(&a->routes[i], &b->routes[j]);
 }
 
 static bool policy_same(const struct rt_config *a, size_t i, const struct rt_config *b, size_t j)

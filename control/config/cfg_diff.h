@@ -67,6 +67,9 @@ struct cfg_diff {
  * way cfg_diff_free(out) is safe afterwards.
  */
 int cfg_diff(const struct rt_config *a, const struct rt_config *b, struct cfg_diff *out);
+/* Two routes the same but for their names and lines (what makes the diff
+ * say "changed"). */
+bool cfg_route_same(const struct rt_cfg_route *x, const struct rt_cfg_route *y);
 void cfg_diff_free(struct cfg_diff *d);
 /* Total names in all lists, plus 1 when globals changed: 0 means no change. */
 size_t cfg_diff_changes(const struct cfg_diff *d);

@@ -11,21 +11,15 @@
 #include "cfg_patch.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
+#include "cfg_diff.h"
 #include "cfg_yaml.h"
 #include "rt_arena.h"
 #include "rt_index.h"
-
-/* A patch file is small; a whole carrier table in one is still refused
- * only by cfg_yaml's own limit. */
-#define CFG_PATCH_MAX_INPUT (512u << 20)
 
 /* ------------------------------------------------------------------------ */
 /* Route name index */
@@ -64,30 +58,6 @@ long cfg_route_ix_find(const struct cfg_route_ix *ix, const char *name)
 
 /* ------------------------------------------------------------------------ */
 /* Checks */
-
-static bool str_eq(const char *x, const char *y)
-{
-	return !strcmp(x ? x : "", y ? y : "");
-}
-
-static bool strs_eq(const char *const *x, size_t nx, const char *const *y, size_t ny)
-{
-	if (nx != ny)
-		return false;
-	for (size_t i = 0; i < nx; i++)
-		if (!str_eq(x[i], y[i]))
-			return false;
-	return true;
-}
-
-/* As cfg_diff compares routes: lines and files never count. */
-static bool route_same(const struct rt_cfg_route *x, const struct rt_cfg_route *y)
-{
-	return str_eq(x->pattern, y->pattern) && x->priority == y->priority &&
-	       str_eq(x->fallback, y->fallback) &&
-	       strs_eq(x->usages, x->n_usages, y->usages, y->n_usages) &&
-	       strs_eq(x->trunks, x->n_trunks, y->trunks, y->n_trunks);
-}
 
 static void section_err(struct rt_diag *diag, size_t *errors, const struct rt_config *up,
 			const struct rt_src *src, const char *section)
@@ -549,7 +519,7 @@ int cfg_patch_diff(const struct rt_config *cur, const struct cfg_route_ix *ix,
 		const struct rt_cfg_route *was = &cur->routes[e[k].pos];
 		if (e[k].j == CFG_PATCH_REMOVE)
 			rm[n_rm++] = was->name;
-		else if (!route_same(was, &upsert->routes[e[k].j]))
+		else if (!cfg_route_same(was, &upsert->routes[e[k].j]))
 			chg[n_chg++] = was->name;
 	}
 	struct cfg_diff_entry *r = &out->kinds[CFG_DIFF_ROUTE];
@@ -625,7 +595,7 @@ struct rt_config *cfg_patch_load_buffer(const char *buf, size_t len, const char 
 {
 	if (!name)
 		name = "<buffer>";
-	if (len <= CFG_PATCH_MAX_INPUT && scan_sections(buf, len, name, diag))
+	if (len <= CFG_YAML_MAX_INPUT && scan_sections(buf, len, name, diag))
 		return NULL;
 	struct rt_config *cfg = cfg_yaml_load_buffer(buf, len, name, diag);
 	if (!cfg)
@@ -643,52 +613,11 @@ struct rt_config *cfg_patch_load_buffer(const char *buf, size_t len, const char 
 
 struct rt_config *cfg_patch_load_file(const char *path, struct rt_diag *diag)
 {
-	struct rt_src src = {path, 0};
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct rt_config *cfg = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path, strerror(EISDIR));
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > CFG_PATCH_MAX_INPUT) {
-				rt_diag_add(diag, &src, NULL, NULL, "input too large (limit %u MiB)",
-					    CFG_PATCH_MAX_INPUT >> 20);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 64 * 1024;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				rt_diag_add(diag, &src, NULL, NULL, "out of memory");
-				goto out;
-			}
-			buf = nb;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path,
-				    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	cfg = cfg_patch_load_buffer(buf ? buf : "", len, path, diag);
-out:
-	if (fd >= 0)
-		close(fd);
+	size_t len;
+	char *buf = cfg_read_file(path, &len, diag);
+	if (!buf)
+		return NULL;
+	struct rt_config *cfg = cfg_patch_load_buffer(buf, len, path, diag);
 	free(buf);
 	return cfg;
 }

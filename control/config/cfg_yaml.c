@@ -27,10 +27,6 @@
 
 #include "rt_decide.h" /* RT_MAX_DEST: the most contacts an answer can hold */
 
-/* As large as a control frame (STROWGER_FRAME_MAX): a carrier table of a
- * million routes is about 120 MiB of YAML. libyaml's document tree holds
- * about 24 bytes of memory per input byte while it is loaded. */
-#define CFG_YAML_MAX_INPUT (512u << 20)
 /* Aliases share nodes, so a small document can reference a large list many
  * times; bound the work (each visited item or key) independently of them. */
 #define CFG_YAML_VISIT_BASE (4u << 20)
@@ -1016,32 +1012,31 @@ oom:
 	goto out;
 }
 
-struct rt_config *cfg_yaml_load_file(const char *path, struct rt_diag *diag)
+char *cfg_read_file(const char *path, size_t *len, struct rt_diag *diag)
 {
-	struct rt_config *cfg = NULL;
 	struct rt_src src = {path, 0};
 	char *buf = NULL;
-	size_t len = 0;
+	size_t cap = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 
+	*len = 0;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path, strerror(errno));
-		goto out;
+		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path, strerror(EISDIR));
-		goto out;
+		goto fail;
 	}
 	/* Read until EOF rather than trusting st_size (0 for pipes and /proc),
 	 * stopping once we hold more than the cap. */
-	size_t cap = 0;
 	for (;;) {
-		if (len == cap) {
-			if (len > CFG_YAML_MAX_INPUT) {
+		if (*len == cap) {
+			if (*len > CFG_YAML_MAX_INPUT) {
 				rt_diag_add(diag, &src, NULL, NULL, "input too large (limit %u MiB)",
 					    CFG_YAML_MAX_INPUT >> 20);
-				goto out;
+				goto fail;
 			}
 			cap = cap ? cap * 2 : 64 * 1024;
 			if (cap > CFG_YAML_MAX_INPUT + 1)
@@ -1049,26 +1044,42 @@ struct rt_config *cfg_yaml_load_file(const char *path, struct rt_diag *diag)
 			char *nb = realloc(buf, cap);
 			if (!nb) {
 				rt_diag_add(diag, &src, NULL, NULL, "out of memory");
-				goto out;
+				goto fail;
 			}
 			buf = nb;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
+		ssize_t r = read(fd, buf + *len, cap - *len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			rt_diag_add(diag, NULL, NULL, NULL, "cannot read %s: %s", path,
 				    strerror(errno));
-			goto out;
+			goto fail;
 		}
 		if (r == 0)
 			break;
-		len += (size_t)r;
+		*len += (size_t)r;
 	}
-	cfg = cfg_yaml_load_buffer(buf ? buf : "", len, path, diag);
-out:
+	close(fd);
+	if (!buf && !(buf = malloc(1))) {
+		rt_diag_add(diag, &src, NULL, NULL, "out of memory");
+		return NULL;
+	}
+	return buf;
+fail:
 	if (fd >= 0)
 		close(fd);
+	free(buf);
+	return NULL;
+}
+
+struct rt_config *cfg_yaml_load_file(const char *path, struct rt_diag *diag)
+{
+	size_t len;
+	char *buf = cfg_read_file(path, &len, diag);
+	if (!buf)
+		return NULL;
+	struct rt_config *cfg = cfg_yaml_load_buffer(buf, len, path, diag);
 	free(buf);
 	return cfg;
 }

@@ -14,6 +14,16 @@
 #include "rt_config.h"
 #include "rt_diag.h"
 
+/* As large as a control frame (STROWGER_FRAME_MAX): a carrier table of a
+ * million routes is about 120 MiB of YAML. libyaml's document tree holds
+ * about 24 bytes of memory per input byte while it is loaded. */
+#define CFG_YAML_MAX_INPUT (512u << 20)
+
+/* A config file's bytes (read to EOF, so pipes work), at most
+ * CFG_YAML_MAX_INPUT; *len set. NULL on error (diag says why); the buffer
+ * is the caller's (free). */
+char *cfg_read_file(const char *path, size_t *len, struct rt_diag *diag);
+
 /* NULL on error (diag says why). The returned config is the caller's. */
 struct rt_config *cfg_yaml_load_file(const char *path, struct rt_diag *diag);
 /* name is used in messages in place of a file name. */

@@ -127,9 +127,6 @@ struct cd_server {
 	struct rt_config *cur_cfg;
 	struct cfg_route_ix *cur_ix; /* cur_cfg's route names; NULL until indexed */
 	const char *cur_origin;
-	/* Routes served. Not rt_snapshot_route_count(): a patched snapshot
-	 * keeps the ids of the routes it replaced or removed. */
-	uint32_t n_routes;
 	/* An incremental patch is live but cur_cfg does not show it yet: the
 	 * fold job waiting to (re)run (NULL while it runs or when none). */
 	struct cd_job *fold_pending;
@@ -366,10 +363,7 @@ done:
 	/* Exactly cfg_diff(cur, patched config), from the patch alone. */
 	if (cfg_patch_diff(j->cur, ix, j->upsert, j->remove, j->n_remove, &j->diff) == 0)
 		j->have_diff = true;
-	size_t n = j->cur->n_routes - j->n_remove; /* the patch is checked */
-	for (size_t i = 0; i < j->upsert->n_routes; i++)
-		n += cfg_route_ix_find(ix, j->upsert->routes[i].name) < 0;
-	j->n_routes = (uint32_t)n;
+	j->n_routes = (uint32_t)rt_snapshot_live_route_count(j->snap);
 	j->n_gateways = (uint32_t)j->cur->n_gateways;
 	if (j->cfg && !j->dry_run)
 		j->ix = cfg_route_ix_new(j->cfg);
@@ -531,7 +525,6 @@ static int job_commit(struct cd_server *cd, struct cd_job *j, double *publish_s)
 	if (rc)
 		return rc;
 	cd->srv->next_generation = gen + 1;
-	cd->n_routes = j->n_routes;
 	if (j->cfg) {
 		persist(cd, j->cfg, gen, j->origin);
 		adopt_config(cd, j);
@@ -1265,7 +1258,7 @@ static void handle_status(struct cd_server *cd, struct cd_client *c,
 	st.loaded_at = cd->loaded_at;
 	pthread_mutex_unlock(&cd->lock);
 	st.draining = atomic_load(&cd->srv->draining);
-	st.routes = s ? cd->n_routes : 0;
+	st.routes = s ? (uint32_t)rt_snapshot_live_route_count(s) : 0;
 	st.gateways = s ? (uint32_t)rt_snapshot_gateway_count(s) : 0;
 	st.listeners = listeners;
 	st.n_listeners = 1;
@@ -1789,7 +1782,6 @@ static int load_now(struct cd_server *cd, struct rt_config *cfg, uint64_t gen,
 		persist(cd, cfg, gen, origin);
 	cd->cur_cfg = cfg;
 	cd->cur_ix = cfg_route_ix_new(cfg); /* NULL: the first patch indexes */
-	cd->n_routes = (uint32_t)cfg->n_routes;
 	cd->cur_origin = origin;
 	pthread_mutex_lock(&cd->lock);
 	cd->loaded_at = real_s();

@@ -60,7 +60,11 @@ size_t rt_snapshot_memory(const struct rt_snapshot *s);
 
 size_t rt_snapshot_gateway_count(const struct rt_snapshot *s);
 size_t rt_snapshot_site_count(const struct rt_snapshot *s);
+/* Route ids: a patched snapshot (rt_snapshot_patch) keeps the ids of the
+ * routes it replaced or removed, so counters indexed by id stay valid. */
 size_t rt_snapshot_route_count(const struct rt_snapshot *s);
+/* Routes served: the ids less those. */
+size_t rt_snapshot_live_route_count(const struct rt_snapshot *s);
 size_t rt_snapshot_policy_count(const struct rt_snapshot *s);
 const char *rt_snapshot_gateway_name(const struct rt_snapshot *s, size_t i);
 /* Index of the gateway's site in the site table, or -1 for none. */

@@ -421,6 +421,8 @@ static void errors_reported(void **state)
 	assert_int_equal(ans.status, RT_NO_ROUTE); /* a was removed */
 	assert_true(rt_snapshot_route_index(p1, "a", 1) < 0);
 	assert_true(rt_snapshot_route_index(p1, "c", 1) >= 0);
+	assert_int_equal(rt_snapshot_route_count(p1), 3); /* a's id stays */
+	assert_int_equal(rt_snapshot_live_route_count(p1), 2);
 	rt_scratch_free(sc);
 
 	const char *c_name[] = {"c"};
@@ -428,6 +430,7 @@ static void errors_reported(void **state)
 	struct rt_snapshot *p2 = rt_snapshot_patch(p1, pc, c_name, 1, 3, &d);
 	rt_config_free(pc);
 	assert_non_null(p2);
+	assert_int_equal(rt_snapshot_live_route_count(p2), 1);
 	rt_snapshot_free(p1); /* the newer one keeps the base alive */
 	sc = rt_scratch_new(p2);
 	q.called = rt_str_c("+35");
