@@ -13,15 +13,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rt_bytes.h"
 #include "rt_snapshot_int.h"
 
 #define RT_BURST_IDS 64
+/* Translations a decision remembers (a power of two). */
+#define RT_XL_SLOTS 4
 /* Route matchers up to this size are decided one query at a time in a
  * burst too (see rt_decide_burst). */
 #define RT_BURST_CACHED (2048u << 10)
 /* route_number picks this many (position, route) pairs one at a time
  * before it sorts the rest. */
-#define RT_PICK_FIRST 4
+#define RT_PICK_FIRST 8
 
 struct rt_scratch {
 	hs_scratch_t *hs;
@@ -47,13 +50,13 @@ struct rt_scratch {
 	uint64_t *pairs[2];
 	uint32_t pairs_cap;
 	struct rt_dest degraded[RT_MAX_DEST];
-	/* This decision's translations so far, by (rule set, number). */
+	/* This decision's translations (epoch == this decision's), by (rule
+	 * set, number), in the slot of the set's low bits. */
 	struct {
-		uint32_t set;
+		uint32_t set, epoch;
 		const char *num;
 		char out[RT_NUM_MAX];
-	} xl[4];
-	uint32_t n_xl;
+	} xl[RT_XL_SLOTS];
 	/* rt_decide_burst: each number's matcher probe, and its matched route
 	 * ids (RT_BURST_IDS at most; more and the decision collects again). */
 	struct rt_matcher_probe bp[RT_BURST];
@@ -137,6 +140,17 @@ const char *rt_skip_reason_name(enum rt_skip_reason r)
 
 /* ---- scratch ------------------------------------------------------------- */
 
+/* Every stamp back to 0 and the epoch with it (then 1 is the next). */
+static void restart_stamps(struct rt_scratch *sc)
+{
+	memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
+	memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
+	memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
+	for (uint32_t i = 0; i < RT_XL_SLOTS; i++)
+		sc->xl[i].epoch = 0;
+	sc->epoch = 0;
+}
+
 static int grow_u32(uint32_t **p, uint32_t *cap, uint32_t want)
 {
 	if (*cap >= want && *p)
@@ -190,12 +204,8 @@ int rt_scratch_ready(struct rt_scratch *sc, const struct rt_snapshot *s)
 		sc->u_cap = s->n_usages;
 		restamp = true;
 	}
-	if (restamp) {
-		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
-		memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
-		memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
-		sc->epoch = 0;
-	}
+	if (restamp)
+		restart_stamps(sc);
 	if (sc->pairs_cap < s->n_route_usages || !sc->pairs[0]) {
 		uint32_t want = s->n_route_usages ? s->n_route_usages : 1;
 		uint64_t *p0 = calloc(want, sizeof(uint64_t)), *p1 = calloc(want, sizeof(uint64_t));
@@ -288,10 +298,7 @@ static bool valid_number(struct rt_str n)
 {
 	if (n.len == 0 || n.len >= RT_NUM_MAX)
 		return false;
-	for (size_t i = 0; i < n.len; i++)
-		if ((unsigned char)n.p[i] <= 0x20 || (unsigned char)n.p[i] >= 0x7f)
-			return false;
-	return true;
+	return rt_bytes_in(n.p, n.len, 0x21, 0x7e); /* printable, no space */
 }
 
 /*
@@ -421,25 +428,27 @@ static void translate(const struct rt_rewrite *rules, uint32_t n, const char *nu
 	out[len] = '\0';
 }
 
-/* translate(), remembering the last few results of this decision: the
- * same number through the same rule set (many trunks share one) again is a
+/* translate(), remembering results for the rest of the decision: the same
+ * number through the same rule set (many trunks share one) again is a
  * copy (of the whole buffer: a fixed size copies without a call). */
-static void translate_set(struct walk *w, const struct rt_rewrite *rules, uint32_t n,
-			  uint32_t set, const char *num, size_t len, char out[RT_NUM_MAX])
+static __attribute__((noinline)) void translate_slot(struct rt_scratch *sc, uint32_t slot,
+						      const struct rt_rewrite *rules, uint32_t n,
+						      uint32_t set, const char *num, size_t len)
+{
+	translate(rules, n, num, len, sc->md, sc->xl[slot].out);
+	sc->xl[slot].set = set;
+	sc->xl[slot].num = num;
+	sc->xl[slot].epoch = sc->epoch;
+}
+
+static inline void translate_set(struct walk *w, const struct rt_rewrite *rules, uint32_t n,
+				 uint32_t set, const char *num, size_t len, char out[RT_NUM_MAX])
 {
 	struct rt_scratch *sc = w->sc;
-	uint32_t k = sc->n_xl < 4 ? sc->n_xl : 4;
-	for (uint32_t i = 0; i < k; i++) {
-		if (sc->xl[i].set == set && sc->xl[i].num == num) {
-			memcpy(out, sc->xl[i].out, RT_NUM_MAX);
-			return;
-		}
-	}
-	uint32_t i = sc->n_xl++ % 4;
-	translate(rules, n, num, len, sc->md, sc->xl[i].out);
-	sc->xl[i].set = set;
-	sc->xl[i].num = num;
-	memcpy(out, sc->xl[i].out, RT_NUM_MAX);
+	uint32_t slot = set & (RT_XL_SLOTS - 1);
+	if (sc->xl[slot].epoch != sc->epoch || sc->xl[slot].set != set || sc->xl[slot].num != num)
+		translate_slot(sc, slot, rules, n, set, num, len);
+	memcpy(out, sc->xl[slot].out, RT_NUM_MAX);
 }
 
 static struct rt_dest *next_slot(struct walk *w, bool degraded)
@@ -454,8 +463,8 @@ static struct rt_dest *next_slot(struct walk *w, bool degraded)
 	return d;
 }
 
-static void add_gateway(struct walk *w, uint32_t t, uint32_t r, uint32_t u, bool degraded,
-			const char *num, size_t len, bool via_fallback)
+RT_HOT_INLINE void add_gateway(struct walk *w, uint32_t t, uint32_t r, uint32_t u, bool degraded,
+			       const char *num, size_t len, bool via_fallback)
 {
 	const struct rt_snapshot *s = w->s;
 	const struct rt_trunk *tr = &s->trunks[t];
@@ -640,9 +649,14 @@ static void take_route(struct walk *w, uint32_t r, uint32_t u, const char *num, 
 		uint32_t prio = s->tk[rt->trunks[i]].priority;
 		for (j = i + 1; j < rt->n_trunks && s->tk[rt->trunks[j]].priority == prio; j++)
 			;
-		weighted_order(w, &rt->trunks[i], j - i, sc->order, &rng);
+		/* A run of one (gateways of distinct priorities) needs no shuffle. */
+		const uint32_t *order = &rt->trunks[i];
+		if (j - i > 1) {
+			weighted_order(w, &rt->trunks[i], j - i, sc->order, &rng);
+			order = sc->order;
+		}
 		for (uint32_t k = 0; k < j - i && !w->full; k++) {
-			uint32_t t = sc->order[k];
+			uint32_t t = order[k];
 			uint32_t g = s->tk[t].gw;
 			enum rt_health hs = effective_health(w, g, s->tk[t].site);
 			if (sc->gw_tried[g] == sc->epoch) {
@@ -684,6 +698,35 @@ static bool route_has_usage(const struct rt_route *rt, uint32_t u)
 		if (us[k] == u)
 			return true;
 	return false;
+}
+
+/* Append route r's (position, route) pairs for the usages the policy
+ * lists (pos, else the usages stamped for this decision); returns np. */
+static inline uint32_t route_pairs(const struct rt_snapshot *s, const struct rt_scratch *sc,
+				   const uint16_t *pos, uint32_t r, uint64_t *pairs, uint32_t np,
+				   unsigned shift)
+{
+	const struct rt_route *rt = &s->routes[r];
+	const uint32_t *us = rt_route_usages(rt);
+	uint64_t key = s->by_rank ? (uint64_t)rt->rank << 24 | r : r;
+	for (uint32_t k = 0; k < rt->n_usages; k++) {
+		if (pos) {
+			if (pos[us[k]])
+				pairs[np++] = (uint64_t)(pos[us[k]] - 1u) << shift | key;
+		} else if (sc->u_stamp[us[k]] == sc->epoch) {
+			pairs[np++] = (uint64_t)sc->u_pos[us[k]] << shift | key;
+		}
+	}
+	return np;
+}
+
+static __attribute__((noinline)) uint32_t route_pairs_cold(const struct rt_snapshot *s,
+							    const struct rt_scratch *sc,
+							    const uint16_t *pos, uint32_t r,
+							    uint64_t *pairs, uint32_t np,
+							    unsigned shift)
+{
+	return route_pairs(s, sc, pos, r, pairs, np, shift);
 }
 
 static void explain_usage(struct walk *w, uint32_t u, uint32_t carried, int depth)
@@ -775,30 +818,24 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 		for (uint32_t i = 0; i < c.n; i++)
 			__builtin_prefetch(&s->routes[c.ids[i]]);
 	const uint16_t *pos = pol->pos;
-	for (uint32_t i = 0; i < c.n; i++) {
-		uint32_t r = c.ids[i], u = few ? UINT32_MAX : s->route_usage[r];
-		if (u != UINT32_MAX && pos) {
-			/* Branch-free: which routes pass varies per number. */
+	if (!few && pos) {
+		/* Each route's one usage looked up in the policy's table,
+		 * branch-free (which routes pass varies per number); a route
+		 * with several usages reads them from the route. */
+		const uint32_t *ru = s->route_usage;
+		for (uint32_t i = 0; i < c.n; i++) {
+			uint32_t r = c.ids[i], u = ru[r];
+			if (__builtin_expect(u == UINT32_MAX, 0)) {
+				np = route_pairs_cold(s, sc, pos, r, pairs, np, shift);
+				continue;
+			}
 			uint32_t p = pos[u];
 			pairs[np] = (uint64_t)(p - 1u) << 32 | r;
 			np += p != 0;
-			continue;
 		}
-		const uint32_t *us = &u;
-		uint32_t nu = 1;
-		if (u == UINT32_MAX) {
-			us = rt_route_usages(&s->routes[r]);
-			nu = s->routes[r].n_usages;
-		}
-		uint64_t key = by_rank ? (uint64_t)s->routes[r].rank << 24 | r : r;
-		for (uint32_t k = 0; k < nu; k++) {
-			if (pos) {
-				if (pos[us[k]])
-					pairs[np++] = (uint64_t)(pos[us[k]] - 1u) << shift | key;
-			} else if (sc->u_stamp[us[k]] == sc->epoch) {
-				pairs[np++] = (uint64_t)sc->u_pos[us[k]] << shift | key;
-			}
-		}
+	} else {
+		for (uint32_t i = 0; i < c.n; i++)
+			np = route_pairs(s, sc, pos, c.ids[i], pairs, np, shift);
 	}
 	if (depth == 0 && np)
 		w->permitted = true;
@@ -991,6 +1028,11 @@ static bool decide_begin(struct walk *w, size_t *nlen)
 	ans->policy = w->pol->name;
 	if (ex)
 		ex->policy_source = psrc;
+	/* The policy's usage positions are read once the routes are matched:
+	 * start loading them now, behind the dial plan and the match. */
+	if (w->pol->pos)
+		for (uint32_t b = 0; b < s->n_usages * sizeof(uint16_t); b += 64)
+			__builtin_prefetch((const char *)w->pol->pos + b);
 
 	*nlen = normalise(w);
 
@@ -1016,9 +1058,7 @@ static void decide_route(struct walk *w, size_t nlen)
 	struct rt_answer *ans = w->ans;
 
 	if (++sc->epoch == 0) {
-		memset(sc->gw_seen, 0, sc->gw_cap * sizeof(uint32_t));
-		memset(sc->gw_tried, 0, sc->gw_cap * sizeof(uint32_t));
-		memset(sc->u_stamp, 0, sc->u_cap * sizeof(uint32_t));
+		restart_stamps(sc);
 		sc->epoch = 1;
 	}
 	if (!w->pol->pos) {
@@ -1033,7 +1073,6 @@ static void decide_route(struct walk *w, size_t nlen)
 			sc->gw_tried[g] = sc->epoch;
 	}
 
-	sc->n_xl = 0;
 	w->seed = q->call_id.len ? rt_hash64(q->call_id.p, q->call_id.len) : q->seed;
 	w->max = q->max_destinations && q->max_destinations < RT_MAX_DEST ? q->max_destinations
 									   : RT_MAX_DEST;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rt_bytes.h"
+
 static void pcre2_msg(int code, char *buf, size_t len)
 {
 	if (pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, len) < 0)
@@ -238,9 +240,8 @@ static int apply_fast(const struct rt_rewrite *rw, const char *subject, size_t l
 	size_t k = len - rw->lit_len;
 	if (k < rw->min || (rw->max != 0xffff && k > rw->max))
 		return none;
-	for (size_t i = rw->lit_len; i < len; i++)
-		if ((unsigned)(subject[i] - '0') > 9)
-			return none;
+	if (!rt_bytes_in(subject + rw->lit_len, k, '0', '9'))
+		return none;
 	size_t o = 0;
 	for (uint8_t i = 0; i < rw->n_parts; i++) {
 		const struct rt_rewrite_part *pt = &rw->parts[i];

@@ -1,6 +1,7 @@
 #include "rt_trie.h"
 
 #include "rt_arena.h"
+#include "rt_bytes.h"
 
 #include <errno.h>
 #ifdef __SSE2__
@@ -116,6 +117,9 @@ static uint64_t lit_code(const char *lit, size_t len)
 /* Fibonacci hashing: every digit of the code moves the product's top
  * bits; bits 40.. pick the group, bits 25..31 are the tag. */
 #define MAX_GROUPS (1u << 24)
+/* gids has room for this many ids past its last: emit_group copies in
+ * blocks of 8. */
+#define RT_GIDS_PAD 8
 
 static inline uint64_t hash_of(uint64_t code)
 {
@@ -336,9 +340,9 @@ static int regroup(struct rt_trie *t, struct rt_trie_entry *run, uint32_t n, uin
 			;
 		struct rt_trie_entry e = b[i];
 		if (j - i > 1) {
-			if (t->n_gids + (j - i) > *gcap) {
+			if (t->n_gids + (j - i) + RT_GIDS_PAD > *gcap) {
 				uint32_t cap = *gcap ? *gcap : 256;
-				while (cap < t->n_gids + (j - i))
+				while (cap < t->n_gids + (j - i) + RT_GIDS_PAD)
 					cap *= 2;
 				uint32_t *g = realloc(t->gids, cap * sizeof(*g));
 				if (!g) {
@@ -365,29 +369,12 @@ clear:
 
 /* The hashed items (non-empty literals) into t->slots, runs of more than one
  * entry from entries[*e] on. */
-static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
-		       uint32_t n_hashed, uint32_t *e, uint32_t *gcap)
+/* Give each hashed item its literal's slot (at[i]), counting items per
+ * slot in cnt (see build_table). Returns the number of distinct literals. */
+static uint32_t place_items(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
+			    uint32_t *cnt, uint32_t *at)
 {
-	/* At most half full: a group then all but never overflows. */
-	uint32_t groups = 1;
-	while (groups * 16ull < 2ull * n_hashed && groups < MAX_GROUPS)
-		groups <<= 1;
-	if (groups * 16ull < n_hashed)
-		return -E2BIG;
-	uint32_t size = groups * 16;
-	int rc = -ENOMEM;
-	/* cnt: items per slot, bit 31 set when one has a tail the inline
-	 * form cannot say (kind holds 3 tails): such a slot gets a run. */
-	uint32_t *cnt = calloc(size, sizeof(uint32_t));
-	uint32_t *cur = malloc(size * sizeof(uint32_t));
-	uint32_t *at = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
-	t->slots = rt_big_calloc(size, sizeof(*t->slots));
-	t->tags = rt_big_calloc(size, 1);
-	if (!cnt || !cur || !at || !t->slots || !t->tags)
-		goto out;
-	memset(t->tags, RT_TRIE_EMPTY, size);
-	t->group_mask = groups - 1;
-
+	uint32_t distinct = 0;
 	for (uint32_t i = 0; i < n_items; i++) {
 		const struct rt_trie_item *it = &items[i];
 		if (it->tree || !it->len)
@@ -410,6 +397,7 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 				s = g * 16 + (uint32_t)__builtin_ctz(m);
 				t->tags[s] = tag;
 				t->slots[s].key = code;
+				distinct++;
 				break;
 			}
 		}
@@ -421,6 +409,66 @@ static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint
 		else
 			t->len_bare |= 1u << digits;
 	}
+	return distinct;
+}
+
+/* Groups for a table at most half full with n literals: a group then all
+ * but never overflows. */
+static uint32_t groups_for(uint64_t n)
+{
+	uint32_t groups = 1;
+	while (groups * 16ull < 2 * n && groups < MAX_GROUPS)
+		groups <<= 1;
+	return groups;
+}
+
+static int alloc_table(struct rt_trie *t, uint32_t groups)
+{
+	size_t size = (size_t)groups * 16;
+	t->slots = rt_big_calloc(size, sizeof(*t->slots));
+	t->tags = rt_big_calloc(size, 1);
+	if (!t->slots || !t->tags)
+		return -ENOMEM;
+	memset(t->tags, RT_TRIE_EMPTY, size);
+	t->group_mask = groups - 1;
+	return 0;
+}
+
+static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
+		       uint32_t n_hashed, uint32_t *e, uint32_t *gcap)
+{
+	/* Sized first for one literal per item. Where items share literals
+	 * (a prefix routed once per usage, expanded classes: enterprise
+	 * tables have 9 items a literal), placed again in a table sized for
+	 * the literals there are: a lookup then touches less memory. */
+	uint32_t groups = groups_for(n_hashed);
+	if (groups * 16ull < n_hashed)
+		return -E2BIG;
+	int rc = -ENOMEM;
+	/* cnt: items per slot, bit 31 set when one has a tail the inline
+	 * form cannot say (kind holds 3 tails): such a slot gets a run. */
+	uint32_t *cnt = calloc((size_t)groups * 16, sizeof(uint32_t));
+	uint32_t *cur = NULL;
+	uint32_t *at = malloc((n_items ? n_items : 1) * sizeof(uint32_t));
+	if (!cnt || !at || alloc_table(t, groups))
+		goto out;
+	uint32_t fit = groups_for(place_items(t, items, n_items, cnt, at));
+	if (fit < groups / 2) {
+		rt_big_free(t->slots);
+		rt_big_free(t->tags);
+		t->slots = NULL;
+		t->tags = NULL;
+		groups = fit;
+		memset(cnt, 0, (size_t)groups * 16 * sizeof(uint32_t));
+		if (alloc_table(t, groups))
+			goto out;
+		place_items(t, items, n_items, cnt, at);
+	}
+	uint32_t size = groups * 16;
+	cur = malloc(size * sizeof(uint32_t));
+	if (!cur)
+		goto out;
+
 	for (uint32_t s = 0; s < size; s++) {
 		if (cnt[s] > 1) {
 			cur[s] = *e;
@@ -472,7 +520,8 @@ out:
 }
 
 /* The tree items (sorted in place) into t->nodes, entries from *e on. */
-static int build_tree(struct rt_trie *t, struct rt_trie_item *items, uint32_t n, uint32_t *e)
+static int build_tree(struct rt_trie *t, struct rt_trie_item *items, uint32_t n, uint32_t *e,
+		      uint32_t *gcap)
 {
 	int rc = -ENOMEM;
 	struct build b = {.items = items};
@@ -505,13 +554,17 @@ static int build_tree(struct rt_trie *t, struct rt_trie_item *items, uint32_t n,
 		goto out;
 	}
 
-	/* Entries in node order, so a node's run ends where the next begins. */
+	/* Entries in node order, so a node's run ends where the next begins;
+	 * patterns sharing an alternative grouped, as in the table. */
 	for (uint32_t i = 0; i < b.n_nodes; i++) {
-		b.nodes[i].entry = *e;
-		for (uint32_t k = 0; k < b.n_ent[i]; k++) {
-			t->entries[*e] = entry_of(&items[b.lo[i] + k]);
-			t->entries[(*e)++].dup &= 1;
-		}
+		uint32_t first = *e, n_run;
+		b.nodes[i].entry = first;
+		for (uint32_t k = 0; k < b.n_ent[i]; k++)
+			t->entries[first + k] = entry_of(&items[b.lo[i] + k]);
+		sort_run(&t->entries[first], b.n_ent[i]);
+		if (regroup(t, &t->entries[first], b.n_ent[i], &n_run, gcap))
+			goto out;
+		*e = first + n_run;
 	}
 	b.nodes[b.n_nodes].entry = *e;
 	t->nodes = b.nodes;
@@ -572,7 +625,7 @@ int rt_trie_build(struct rt_trie *t, struct rt_trie_builder *bld)
 		for (uint32_t i = 0; i < n; i++)
 			if (items[i].tree)
 				items[k++] = items[i];
-		if ((rc = build_tree(t, items, k, &e)))
+		if ((rc = build_tree(t, items, k, &e, &gcap)))
 			goto out;
 	}
 	t->n_entries = e;
@@ -669,7 +722,7 @@ static inline int emit(struct sink *k, uint32_t id)
 	return 0;
 }
 
-static int emit_group(struct sink *k, const uint32_t *ids, uint32_t n)
+RT_HOT_INLINE int emit_group(struct sink *k, const uint32_t *ids, uint32_t n)
 {
 	if (!k->ids) {
 		for (uint32_t i = 0; i < n; i++)
@@ -678,7 +731,17 @@ static int emit_group(struct sink *k, const uint32_t *ids, uint32_t n)
 		return 0;
 	}
 	uint32_t room = k->n < k->cap ? k->cap - k->n : 0;
-	memcpy(k->ids + k->n, ids, (n < room ? n : room) * sizeof(*ids));
+	if (((n + 7) & ~7u) <= room) {
+		/* Eight at a time, a fixed size the compiler copies inline (a
+		 * group is a few ids; a call to memcpy cost more): reading up to
+		 * 7 past the group stays in gids (RT_GIDS_PAD), writing up to 7
+		 * past n stays under cap, where nothing is read. */
+		uint32_t *dst = k->ids + k->n;
+		for (uint32_t i = 0; i < n; i += 8)
+			__builtin_memcpy(dst + i, ids + i, 8 * sizeof(*ids));
+	} else {
+		memcpy(k->ids + k->n, ids, (n < room ? n : room) * sizeof(*ids));
+	}
 	k->n += n;
 	return 0;
 }
@@ -768,8 +831,8 @@ static bool matched_above_hash(const struct rt_trie *t, struct rt_trie_num *pr, 
 }
 
 /* Every pattern of a run whose tail holds at depth p, once per id. */
-static int visit(const struct rt_trie *t, const struct rt_trie_entry *run, uint32_t n, size_t p,
-		 struct rt_trie_num *pr, bool tree, struct sink *k)
+RT_HOT_INLINE int visit(const struct rt_trie *t, const struct rt_trie_entry *run, uint32_t n,
+			size_t p, struct rt_trie_num *pr, bool tree, struct sink *k)
 {
 	for (uint32_t j = 0; j < n; j++) {
 		const struct rt_trie_entry *e = &run[j];
@@ -797,7 +860,8 @@ static int walk_tree(const struct rt_trie *t, struct rt_trie_num *pr, struct sin
 	uint32_t node = 0;
 	for (size_t p = 0;; p++) {
 		const struct rt_trie_node *n = &t->nodes[node];
-		if (visit(t, &t->entries[n->entry], n[1].entry - n->entry, p, pr, true, k))
+		uint32_t ne = n[1].entry - n->entry;
+		if (ne && visit(t, &t->entries[n->entry], ne, p, pr, true, k))
 			return 1;
 		if (p == pr->len || !n->mask)
 			return 0;
@@ -817,6 +881,51 @@ static int walk_tree(const struct rt_trie *t, struct rt_trie_num *pr, struct sin
  * finish reads the slots and reports. One lookup alone runs the three in a
  * row (match), its misses still overlapping within each stage.
  */
+/* The digits of one 8-byte word (little-endian: first byte lowest) as
+ * nibbles d + 1, first digit lowest: what lit_code makes of them. Bytes
+ * past the digits give garbage the caller masks off. */
+static inline uint32_t word_nibbles(uint64_t x)
+{
+	x -= 0x2f2f2f2f2f2f2f2full; /* '0' - 1: each digit d is now d + 1 */
+	x = (x | x >> 4) & 0x00ff00ff00ff00ffull;
+	x = (x | x >> 8) & 0x0000ffff0000ffffull;
+	return (uint32_t)(x | x >> 16);
+}
+
+/* Leading digits of one word (0..8): rt_bytes_out marks exactly the first
+ * non-digit (what it marks past that may be spurious). */
+static inline unsigned word_digits(uint64_t x)
+{
+	uint64_t bad = rt_bytes_out(x, '0', '9');
+	return bad ? (unsigned)__builtin_ctzll(bad) / 8 : 8;
+}
+
+/* The n <= 16 bytes at p as two little-endian words, zero past n, without
+ * reading past p + n: overlapping loads, shifted into place. */
+static inline void load16(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
+{
+	uint64_t a, b;
+	if (n >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		*w0 = a;
+		*w1 = n == 8 ? 0 : b >> (8 * (16 - n));
+		return;
+	}
+	*w1 = 0;
+	if (n >= 4) {
+		uint32_t x, y;
+		memcpy(&x, p, 4);
+		memcpy(&y, p + n - 4, 4);
+		*w0 = x | ((uint64_t)y >> (8 * (8 - n))) << 32;
+		return;
+	}
+	a = 0;
+	for (size_t k = 0; k < n; k++)
+		a |= (uint64_t)(uint8_t)p[k] << (8 * k);
+	*w0 = a;
+}
+
 void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
 			 struct rt_trie_probe *tp)
 {
@@ -829,39 +938,51 @@ void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
 		pr->end = len - 1;
 
 	unsigned np = 0;
-	uint64_t c = 0;
+	uint64_t plus = 0;
 	uint32_t lens = t->len_bare;
-	size_t i = 0;
+	size_t i0 = 0;
 	if (len && s[0] == '+') {
-		c = KEY_PLUS;
-		i = 1;
+		plus = KEY_PLUS;
+		i0 = 1;
 		lens = t->len_plus;
 	}
 	if (!t->slots)
 		lens = 0;
 	if (lens & 1) { /* the literal '+' alone */
-		tp->code[np] = c;
+		tp->code[np] = plus;
 		tp->depth[np] = 1;
+		tp->h[np] = hash_of(plus);
+		__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
+		np++;
+	}
+
+	/* The first 16 bytes after the '+' as two words (zero past the end,
+	 * which is no digit): the digit run's length and the code of every
+	 * prefix of it, a word at a time. */
+	uint64_t w0, w1;
+	load16(s + i0, len - i0 < 16 ? len - i0 : 16, &w0, &w1);
+	unsigned run = word_digits(w0);
+	if (run == 8)
+		run += word_digits(w1);
+	uint64_t digits = word_nibbles(w0) | (uint64_t)word_nibbles(w1) << 32;
+
+	/* want bit k: some literal has k digits (1..15) the number has. */
+	unsigned upto = run < RT_TRIE_HASH_DIGITS ? run : RT_TRIE_HASH_DIGITS;
+	uint32_t want = lens & ~1u & (uint32_t)((2ull << upto) - 1);
+	for (; want; want &= want - 1) {
+		unsigned k = (unsigned)__builtin_ctz(want);
+		uint64_t c = plus | (digits & ((1ull << (4 * k)) - 1));
+		tp->code[np] = c;
+		tp->depth[np] = (uint8_t)(i0 + k);
 		tp->h[np] = hash_of(c);
 		__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
 		np++;
 	}
-	/* want bit k: some literal has k + 1 digits (at most 15). Past the
-	 * longest, only the end of the digit run is still wanted. */
-	uint32_t want = lens >> 1;
-	for (unsigned d, dn = 0; want && i < len && (d = (unsigned)((unsigned char)s[i] - '0')) <= 9;
-	     dn++, i++, want >>= 1) {
-		c |= (uint64_t)(d + 1) << (4 * dn);
-		if (want & 1) {
-			tp->code[np] = c;
-			tp->depth[np] = (uint8_t)(i + 1);
-			tp->h[np] = hash_of(c);
-			__builtin_prefetch(&t->tags[(size_t)group_of(t, tp->h[np]) * 16]);
-			np++;
-		}
-	}
-	while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9)
-		i++;
+
+	size_t i = i0 + run;
+	if (run == 16)
+		while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9)
+			i++;
 	pr->first_nd = !len ? 0 : i > 1 ? i : 1;
 	if (pr->first_nd == 1)
 		while (pr->first_nd < len && (unsigned)(s[pr->first_nd] - '0') < 10)
