@@ -858,12 +858,23 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 						   pol->usages[pairs[k] >> shift], num, len, depth);
 				break;
 			}
-			uint64_t v = pairs[k];
-			uint32_t at = k;
-			for (uint32_t j = k + 1; j < np; j++) {
-				bool lt = pairs[j] < v;
+			/* Two chains of compares, half as long, merged at the end. */
+			uint64_t v = pairs[k], v1 = UINT64_MAX;
+			uint32_t at = k, at1 = k, j = k + 1;
+			for (; j + 1 < np; j += 2) {
+				bool lt = pairs[j] < v, lt1 = pairs[j + 1] < v1;
 				v = lt ? pairs[j] : v;
 				at = lt ? j : at;
+				v1 = lt1 ? pairs[j + 1] : v1;
+				at1 = lt1 ? j + 1 : at1;
+			}
+			if (j < np && pairs[j] < v) {
+				v = pairs[j];
+				at = j;
+			}
+			if (v1 < v) {
+				v = v1;
+				at = at1;
 			}
 			pairs[at] = pairs[k];
 			pairs[k] = v;
