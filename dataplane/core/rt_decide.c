@@ -822,10 +822,10 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 		/* Each route's one usage looked up in the policy's table,
 		 * branch-free (which routes pass varies per number); a route
 		 * with several usages reads them from the route. */
-		const uint32_t *ru = s->route_usage;
+		const uint16_t *ru = s->route_usage;
 		for (uint32_t i = 0; i < c.n; i++) {
 			uint32_t r = c.ids[i], u = ru[r];
-			if (__builtin_expect(u == UINT32_MAX, 0)) {
+			if (__builtin_expect(u == RT_USAGE_SEVERAL, 0)) {
 				np = route_pairs_cold(s, sc, pos, r, pairs, np, shift);
 				continue;
 			}
@@ -919,7 +919,7 @@ static size_t normalise(struct walk *w)
 		 * whose result does not fit leaves the number, there too). */
 		const struct rt_dial_plan *plan = &s->dial_plans[dp];
 		for (uint32_t i = 0; i < plan->n; i++) {
-			const struct rt_rewrite *rule = &s->dp_rules[plan->first + i];
+			const struct rt_rewrite *rule = s->dp_rule[plan->first + i];
 			size_t olen;
 			int rc = rt_rewrite_apply_len(rule, called.p, called.len, w->sc->md,
 						      ans->normalized, RT_NUM_MAX, &olen);
@@ -941,7 +941,7 @@ static size_t normalise(struct walk *w)
 					  first_in_range, &f))
 			w->scan_failed = true;
 		if (f.best != UINT32_MAX) {
-			const struct rt_rewrite *rule = &s->dp_rules[f.best];
+			const struct rt_rewrite *rule = s->dp_rule[f.best];
 			size_t olen;
 			if (rt_rewrite_apply_len(rule, called.p, called.len, w->sc->md, ans->normalized,
 						 RT_NUM_MAX, &olen) == 1) {

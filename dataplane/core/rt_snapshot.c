@@ -212,8 +212,16 @@ static int intern_rule_sets(struct rt_snapshot *s)
 				break;
 			}
 			const struct rt_trunk *o = &s->trunks[tab[i] / 2];
-			if (rules_equal(r, nr, tab[i] % 2 ? o->calling : o->called,
-					tab[i] % 2 ? o->n_calling : o->n_called)) {
+			const struct rt_rewrite *same = tab[i] % 2 ? o->calling : o->called;
+			if (rules_equal(r, nr, same, tab[i] % 2 ? o->n_calling : o->n_called)) {
+				/* One compiled copy per set: a decision then
+				 * reads the same few rules, whichever trunk. */
+				for (uint32_t j = 0; j < nr; j++)
+					rt_rewrite_free((struct rt_rewrite *)&r[j]);
+				if (k % 2)
+					t->calling = same;
+				else
+					t->called = same;
 				*set = tab[i];
 				break;
 			}
@@ -321,7 +329,7 @@ static bool is_uri(const char *s)
  */
 #define RT_ROUTE_LINKS_MAX 65535u
 static int compile_route(struct build *b, const struct rt_cfg_route *r, struct rt_route *o,
-			 const char **pattern, uint32_t *usage, uint32_t *ids)
+			 const char **pattern, uint16_t *usage, uint32_t *ids)
 {
 	struct rt_snapshot *s = b->s;
 	o->name = dup_str(b, r->name ? r->name : "");
@@ -386,7 +394,7 @@ static int compile_route(struct build *b, const struct rt_cfg_route *r, struct r
 	o->trunks = tr;
 	o->n_trunks = (uint16_t)nt;
 	o->n_usages = (uint16_t)nu;
-	*usage = nu == 1 ? ids[nt] : UINT32_MAX;
+	*usage = nu == 1 && ids[nt] < RT_USAGE_SEVERAL ? (uint16_t)ids[nt] : RT_USAGE_SEVERAL;
 	s->n_route_usages += nu;
 	if (nt > s->max_route_trunks)
 		s->max_route_trunks = nt;
@@ -440,7 +448,7 @@ static int build_routes(struct build *b)
 	/* One cache line per route (see struct rt_route). */
 	s->routes = rt_big_calloc(n ? n : 1, sizeof(*s->routes));
 	s->route_patterns = rt_arena_calloc(s->arena, n ? n : 1, sizeof(char *));
-	s->route_usage = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
+	s->route_usage = rt_big_calloc(n ? n : 1, sizeof(*s->route_usage));
 	s->route_prio = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
 	s->route_cfg = rt_big_calloc(n ? n : 1, sizeof(uint32_t));
 	if (!s->routes || !s->route_patterns || !s->route_usage || !s->route_prio ||
@@ -475,6 +483,40 @@ out:
 	free(names);
 	free(srcs);
 	return rc;
+}
+
+/* dp_rule[r]: rule r's compiled copy, shared by every rule with the same
+ * text (dial plans repeat their national and international rules), so a
+ * decision reads rules other decisions keep in cache. The copies not used
+ * are freed here. */
+static int intern_dp_rules(struct rt_snapshot *s)
+{
+	uint32_t n = s->n_dp_rules, size = 16;
+	while (size < 2 * n)
+		size <<= 1;
+	uint32_t *tab = malloc(size * sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	memset(tab, 0xff, size * sizeof(*tab));
+	for (uint32_t r = 0; r < n; r++) {
+		struct rt_rewrite *rw = &s->dp_rules[r];
+		s->dp_rule[r] = rw;
+		if (!rw->code)
+			continue; /* did not compile: reported, the build fails */
+		for (uint32_t i = (uint32_t)rules_hash(rw, 1) & (size - 1);; i = (i + 1) & (size - 1)) {
+			if (tab[i] == UINT32_MAX) {
+				tab[i] = r;
+				break;
+			}
+			if (rules_equal(rw, 1, &s->dp_rules[tab[i]], 1)) {
+				rt_rewrite_free(rw);
+				s->dp_rule[r] = &s->dp_rules[tab[i]];
+				break;
+			}
+		}
+	}
+	free(tab);
+	return 0;
 }
 
 static int build_dial_plans(struct build *b)
@@ -532,6 +574,9 @@ static int build_dial_plans(struct build *b)
 		}
 	}
 	s->n_dp_rules = total;
+	s->dp_rule = rt_arena_calloc(s->arena, total + 1, sizeof(*s->dp_rule));
+	if (!s->dp_rule || intern_dp_rules(s))
+		goto out;
 	/* One matcher group per dial plan: a query only walks its own plan. */
 	uint32_t *ends = malloc((c->n_dial_plans + 1) * sizeof(*ends));
 	if (!ends)
@@ -719,13 +764,16 @@ void rt_snapshot_free(struct rt_snapshot *s)
 	rt_matcher_free(&s->dial_m);
 	rt_matcher_free(&s->assign_m);
 	for (uint32_t i = 0; i < s->n_trunks; i++) {
-		for (uint32_t r = 0; s->trunks[i].called && r < s->trunks[i].n_called; r++)
-			rt_rewrite_free((struct rt_rewrite *)&s->trunks[i].called[r]);
-		for (uint32_t r = 0; s->trunks[i].calling && r < s->trunks[i].n_calling; r++)
-			rt_rewrite_free((struct rt_rewrite *)&s->trunks[i].calling[r]);
+		/* Trunks of one rule set share its rules (intern_rule_sets):
+		 * rt_rewrite_free clears what it frees, so twice is once. */
+		const struct rt_trunk *t = &s->trunks[i];
+		for (uint32_t r = 0; t->called && r < t->n_called; r++)
+			rt_rewrite_free((struct rt_rewrite *)&t->called[r]);
+		for (uint32_t r = 0; t->calling && r < t->n_calling; r++)
+			rt_rewrite_free((struct rt_rewrite *)&t->calling[r]);
 	}
 	for (uint32_t r = 0; s->dp_rules && r < s->n_dp_rules; r++)
-		rt_rewrite_free(&s->dp_rules[r]);
+		rt_rewrite_free(&s->dp_rules[r]); /* the shared ones' copies are freed already */
 	rt_big_free(s->routes);
 	rt_big_free(s->route_usage);
 	rt_big_free(s->route_prio);
@@ -987,7 +1035,7 @@ struct rt_snapshot *rt_snapshot_patch(struct rt_snapshot *cur, const struct rt_c
 		if (l[k].cfg && l[k].cfg->n_trunks + l[k].cfg->n_usages > max_links)
 			max_links = l[k].cfg->n_trunks + l[k].cfg->n_usages;
 	s->routes = rt_big_calloc(n, sizeof(*s->routes));
-	s->route_usage = rt_big_calloc(n, sizeof(uint32_t));
+	s->route_usage = rt_big_calloc(n, sizeof(*s->route_usage));
 	s->by_rank = rt_big_calloc(n, sizeof(uint32_t));
 	s->route_patterns = rt_arena_calloc(a, n, sizeof(char *));
 	s->route_prio = rt_arena_calloc(a, nl ? nl : 1, sizeof(uint32_t));
@@ -1008,7 +1056,7 @@ struct rt_snapshot *rt_snapshot_patch(struct rt_snapshot *cur, const struct rt_c
 		o->masked = s->masked[id];
 		s->n_masked += s->masked[id];
 	}
-	memcpy(s->route_usage, root->route_usage, (size_t)nb * sizeof(uint32_t));
+	memcpy(s->route_usage, root->route_usage, (size_t)nb * sizeof(*s->route_usage));
 	memcpy(s->route_patterns, root->route_patterns, (size_t)nb * sizeof(char *));
 	s->n_routes = n;
 	for (uint32_t k = 0; k < nl; k++) {

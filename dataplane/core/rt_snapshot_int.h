@@ -33,7 +33,8 @@ struct rt_trunk {
 	const struct rt_rewrite *calling;
 	uint32_t n_calling;
 	/* Rule lists with the same text (trunks usually share a few) get the
-	 * same set id, so a decision translates a number once per set. */
+	 * same set id, so a decision translates a number once per set, and
+	 * point at one compiled copy. */
 	uint32_t called_set, calling_set;
 };
 
@@ -84,6 +85,10 @@ static inline const uint32_t *rt_route_usages(const struct rt_route *r)
 	return r->trunks + r->n_trunks;
 }
 
+/* route_usage of a route with several usages (or of a usage id past
+ * what two bytes hold): the decision reads the route's own list. */
+#define RT_USAGE_SEVERAL 0xffffu
+
 struct rt_policy {
 	const char *name;
 	const uint32_t *usages; /* usage ids, in policy order */
@@ -99,7 +104,7 @@ struct rt_policy {
 
 struct rt_dial_plan {
 	const char *name;
-	uint32_t first; /* rule ids [first, first + n) in dp_rules */
+	uint32_t first; /* rule ids [first, first + n) in dp_rule */
 	uint32_t n;
 	/* Every rule has the shape rt_rewrite applies without PCRE2 (struct
 	 * rt_rewrite.fast): trying them in order is cheaper than asking the
@@ -120,10 +125,10 @@ struct rt_snapshot {
 	struct rt_tk *tk; /* per trunk */
 	uint32_t n_trunks;
 	struct rt_route *routes; /* 64-byte aligned */
-	/* Per route: its usage when it has exactly one, else UINT32_MAX (see
-	 * the route). Dense, so filtering many matched routes by the policy's
-	 * usages reads little memory. */
-	uint32_t *route_usage;
+	/* Per route: its usage when it has exactly one, else RT_USAGE_SEVERAL
+	 * (see the route). Dense, two bytes a route, so filtering many
+	 * matched routes by the policy's usages reads little memory. */
+	uint16_t *route_usage;
 	const char **route_patterns;
 	uint32_t n_routes;
 	uint32_t n_route_usages; /* sum of the routes' n_usages */
@@ -139,7 +144,8 @@ struct rt_snapshot {
 	struct rt_dial_plan *dial_plans;
 	uint32_t n_dial_plans;
 	int32_t default_dial_plan;
-	struct rt_rewrite *dp_rules;
+	struct rt_rewrite *dp_rules; /* compiled, freed where dp_rule points */
+	const struct rt_rewrite **dp_rule; /* per rule id; equal rules share one */
 	uint32_t n_dp_rules;
 
 	struct rt_codeset global_codes;
