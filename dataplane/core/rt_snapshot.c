@@ -186,15 +186,25 @@ static bool rules_equal(const struct rt_rewrite *a, uint32_t na, const struct rt
 
 /* Set ids: 2 * trunk (+1 for calling) of the first list with that text;
  * UINT32_MAX for an empty list. */
+/* An empty open-addressing table (UINT32_MAX: free) at most half full
+ * with n entries: *size slots, a power of two. NULL on ENOMEM. */
+static uint32_t *intern_table(uint32_t n, uint32_t *size)
+{
+	*size = 16;
+	while (*size < 2 * n)
+		*size <<= 1;
+	uint32_t *tab = malloc(*size * sizeof(*tab));
+	if (tab)
+		memset(tab, 0xff, *size * sizeof(*tab));
+	return tab;
+}
+
 static int intern_rule_sets(struct rt_snapshot *s)
 {
-	uint32_t n = 2 * s->n_trunks, size = 16;
-	while (size < 2 * n)
-		size <<= 1;
-	uint32_t *tab = malloc(size * sizeof(*tab));
+	uint32_t n = 2 * s->n_trunks, size;
+	uint32_t *tab = intern_table(n, &size);
 	if (!tab)
 		return -ENOMEM;
-	memset(tab, 0xff, size * sizeof(*tab));
 	for (uint32_t k = 0; k < n; k++) {
 		struct rt_trunk *t = &s->trunks[k / 2];
 		const struct rt_rewrite *r = k % 2 ? t->calling : t->called;
@@ -491,13 +501,10 @@ out:
  * are freed here. */
 static int intern_dp_rules(struct rt_snapshot *s)
 {
-	uint32_t n = s->n_dp_rules, size = 16;
-	while (size < 2 * n)
-		size <<= 1;
-	uint32_t *tab = malloc(size * sizeof(*tab));
+	uint32_t n = s->n_dp_rules, size;
+	uint32_t *tab = intern_table(n, &size);
 	if (!tab)
 		return -ENOMEM;
-	memset(tab, 0xff, size * sizeof(*tab));
 	for (uint32_t r = 0; r < n; r++) {
 		struct rt_rewrite *rw = &s->dp_rules[r];
 		s->dp_rule[r] = rw;
