@@ -1,6 +1,7 @@
 #include "rt_rewrite.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -186,9 +187,33 @@ static void compile_fast(struct rt_rewrite *rw)
 	rw->fast = true;
 }
 
+/*
+ * Bounds on one PCRE2 rewrite (every rule, every thread: the context is
+ * only read while matching). A number is at most RT_NUM_MAX bytes and a
+ * sane rule takes a few hundred steps on it; a rule with nested
+ * quantifiers ('^(\d+)+x$') backtracks exponentially and would hold a
+ * worker for a second a query under PCRE2's default limit of ten million.
+ * Past the bound the rule fails (-EIO): the number is left as it was.
+ */
+#define RT_REWRITE_MATCH_LIMIT 100000
+#define RT_REWRITE_DEPTH_LIMIT 10000
+
+static pcre2_match_context *limits;
+static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
+
+static void limits_init(void)
+{
+	limits = pcre2_match_context_create(NULL);
+	if (limits) {
+		pcre2_set_match_limit(limits, RT_REWRITE_MATCH_LIMIT);
+		pcre2_set_depth_limit(limits, RT_REWRITE_DEPTH_LIMIT);
+	}
+}
+
 int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *replace,
 		       char *err, size_t errlen)
 {
+	pthread_once(&limits_once, limits_init);
 	memset(rw, 0, sizeof(*rw));
 	int ecode;
 	PCRE2_SIZE eoff;
@@ -277,7 +302,7 @@ int rt_rewrite_apply_len(const struct rt_rewrite *rw, const char *subject, size_
 			return rc;
 	}
 	PCRE2_SIZE olen = outlen;
-	int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)subject, len, 0, 0, md, NULL,
+	int rc = pcre2_substitute(rw->code, (PCRE2_SPTR)subject, len, 0, 0, md, limits,
 				  (PCRE2_SPTR)rw->replace, PCRE2_ZERO_TERMINATED,
 				  (PCRE2_UCHAR *)out, &olen);
 	if (rc > 0) {
