@@ -100,3 +100,21 @@ EOF
 
 # fmt_secs N -> "1m23s"
 fmt_secs() { printf '%dm%02ds' $(( $1 / 60 )) $(( $1 % 60 )); }
+
+# build_rev REV TARGET...: check REV out once in build-ab/REV-src (a git
+# worktree) and build TARGETs of it in build-ab/REV (release, -Dbench=true),
+# for comparisons with this tree (scripts/bench-ab, scripts/bench-instr).
+# Sets BUILD_REV_DIR and BUILD_REV_SRC; REV must be a commit.
+build_rev() {
+  local rev
+  rev=$(git -C "$STROWGER_ROOT" rev-parse --short "$1^{commit}") || return 1
+  shift
+  BUILD_REV_SRC="$STROWGER_ROOT/build-ab/$rev-src"
+  BUILD_REV_DIR="$STROWGER_ROOT/build-ab/$rev"
+  if [ ! -d "$BUILD_REV_SRC" ]; then
+    log "checking out $rev in build-ab/$rev-src"
+    git -C "$STROWGER_ROOT" worktree add --detach -f "$BUILD_REV_SRC" "$rev" >/dev/null
+  fi
+  meson_setup "$BUILD_REV_DIR" "$BUILD_REV_SRC" -Dbench=true -Dtests=false --buildtype=release >/dev/null
+  ninja -C "$BUILD_REV_DIR" -j"${STROWGER_JOBS:-2}" "$@" >/dev/null
+}
