@@ -912,14 +912,12 @@ static size_t normalise(struct walk *w)
 	struct rt_str called = w->q->called;
 	int32_t dp = w->pol->dial_plan;
 
-	if (dp >= 0 && s->dial_plans[dp].all_fast && s->dial_plans[dp].n &&
-	    called.p[called.len - 1] != '\n') {
+	if (w->pol->fast_rules && called.p[called.len - 1] != '\n') {
 		/* Rules in order, the first that matches applies: what the
 		 * matcher below finds, without a walk (a rule that matches but
 		 * whose result does not fit leaves the number, there too). */
-		const struct rt_dial_plan *plan = &s->dial_plans[dp];
-		for (uint32_t i = 0; i < plan->n; i++) {
-			const struct rt_rewrite *rule = s->dp_rule[plan->first + i];
+		for (uint32_t i = 0; i < w->pol->n_fast_rules; i++) {
+			const struct rt_rewrite *rule = w->pol->fast_rules[i];
 			size_t olen;
 			int rc = rt_rewrite_apply_len(rule, called.p, called.len, w->sc->md,
 						      ans->normalized, RT_NUM_MAX, &olen);
@@ -927,7 +925,7 @@ static size_t normalise(struct walk *w)
 				continue;
 			if (rc == 1) {
 				if (w->ex) {
-					w->ex->dial_plan = plan->name;
+					w->ex->dial_plan = s->dial_plans[dp].name;
 					w->ex->dial_rule = rule->match;
 				}
 				return olen;

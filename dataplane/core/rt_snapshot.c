@@ -655,6 +655,13 @@ static int build_policies(struct build *b)
 				    p->dial_plan);
 			o->dial_plan = (int32_t)d;
 		}
+		if (o->dial_plan >= 0) {
+			const struct rt_dial_plan *dp = &s->dial_plans[o->dial_plan];
+			if (dp->all_fast && dp->n) {
+				o->fast_rules = &s->dp_rule[dp->first];
+				o->n_fast_rules = dp->n;
+			}
+		}
 		if (p->is_default) {
 			if (def >= 0)
 				ERR(b, &p->src, "policy", p->name,

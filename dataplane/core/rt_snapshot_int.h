@@ -94,6 +94,11 @@ struct rt_policy {
 	const uint32_t *usages; /* usage ids, in policy order */
 	uint32_t n_usages;
 	int32_t dial_plan; /* -1: none */
+	/* The dial plan's rules when it has some and all are fast (struct
+	 * rt_dial_plan.all_fast): tried in order without reading the plan.
+	 * NULL otherwise. */
+	const struct rt_rewrite *const *fast_rules;
+	uint32_t n_fast_rules;
 	bool repeats_usage; /* some usage listed twice: walked twice */
 	/* Per usage id: 1 + its position in usages, 0 when not listed; so a
 	 * decision needs no per-call table of the policy's usages. NULL when
