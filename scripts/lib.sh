@@ -9,6 +9,11 @@ STROWGER_ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 # Python without the stdlib pieces we rely on, or need a .python-version.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
+# The release build every benchmark and measurement uses: optimised, and
+# linked with link-time optimisation, so the hot path's small functions in
+# other files (matcher, trie, rewrite) inline into the decision.
+RELEASE_ARGS=(--buildtype=release -Db_lto=true)
+
 log()  { printf '==> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 hr()   { printf '%s\n' "------------------------------------------------------------------------"; }
@@ -115,6 +120,6 @@ build_rev() {
     log "checking out $rev in build-ab/$rev-src"
     git -C "$STROWGER_ROOT" worktree add --detach -f "$BUILD_REV_SRC" "$rev" >/dev/null
   fi
-  meson_setup "$BUILD_REV_DIR" "$BUILD_REV_SRC" -Dbench=true -Dtests=false --buildtype=release >/dev/null
+  meson_setup "$BUILD_REV_DIR" "$BUILD_REV_SRC" -Dbench=true -Dtests=false "${RELEASE_ARGS[@]}" >/dev/null
   ninja -C "$BUILD_REV_DIR" -j"${STROWGER_JOBS:-2}" "$@" >/dev/null
 }
