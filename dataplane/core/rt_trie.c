@@ -629,6 +629,9 @@ int rt_trie_build(struct rt_trie *t, struct rt_trie_builder *bld)
 			goto out;
 	}
 	t->n_entries = e;
+	if (t->slots && !t->n_nodes && !t->root_n && !t->len_bare && t->len_plus > 1 &&
+	    !(t->len_plus & (t->len_plus - 1)))
+		t->one_len = (uint8_t)__builtin_ctz(t->len_plus);
 	rc = 0;
 out:
 	if (rc)
@@ -1052,8 +1055,44 @@ uint32_t rt_trie_probe_collect(const struct rt_trie *t, struct rt_trie_probe *tp
 	return k.n;
 }
 
+/* match() for a table of one_len: the only prefix it can hold is '+' and
+ * the number's first one_len digits; no table of lengths to walk, no
+ * probe to stage. Then as probe_finish: that slot's alternatives. */
+static int match_one(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
+{
+	unsigned n = t->one_len;
+	if (len <= n || s[0] != '+')
+		return 0;
+	uint64_t w0, w1;
+	load16(s + 1, n, &w0, &w1);
+	unsigned run = word_digits(w0);
+	if (run == 8)
+		run += word_digits(w1);
+	if (run < n)
+		return 0;
+	uint64_t digits = word_nibbles(w0) | (uint64_t)word_nibbles(w1) << 32;
+	uint64_t code = KEY_PLUS | (digits & ((1ull << (4 * n)) - 1));
+	const struct rt_trie_slot *sl = find_slot(t, code, hash_of(code));
+	if (!sl)
+		return 0;
+	struct rt_trie_num pr = {.s = s, .len = len, .end = len, .nl = -1};
+	if (s[len - 1] == '\n')
+		pr.end = len - 1;
+	size_t i = 1 + n;
+	while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9)
+		i++;
+	pr.first_nd = i; /* the first non-digit after the '+' */
+	if ((sl->key >> KIND_SHIFT) == KIND_RUN)
+		return visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, 1 + n, &pr, false,
+			     k);
+	struct rt_trie_entry e = inline_entry(sl);
+	return visit(t, &e, 1, 1 + n, &pr, false, k);
+}
+
 static int match(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
 {
+	if (t->one_len)
+		return match_one(t, s, len, k);
 	struct rt_trie_probe tp;
 	rt_trie_probe_start(t, s, len, &tp);
 	rt_trie_probe_tags(t, &tp);

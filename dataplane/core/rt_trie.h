@@ -85,6 +85,10 @@ struct rt_trie {
 	struct rt_trie_node *nodes; /* n_nodes + 1: the last one only ends the entries */
 	uint32_t n_nodes;
 	uint32_t n_ids_hashed, n_ids_tree; /* patterns on each side, for stats */
+	/* Every literal is '+' and this many digits (calling-number
+	 * assignments, say), nothing else: a one-off lookup probes that one
+	 * prefix directly. 0 otherwise. */
+	uint8_t one_len;
 };
 
 struct rt_trie_item;

@@ -893,9 +893,112 @@ static void random_patterns_matcher_exact(void **state)
 	pcre2_match_data_free(md);
 }
 
+/*
+ * Tables whose literals are all '+' and one digit count (how calling-number
+ * assignments look: '^\+1425555\d{4}$'), which rt_trie looks up through
+ * its one-prefix path (one_len): every tail kind, literals shared by
+ * several patterns (runs and groups), numbers on, near and off them, with
+ * a final '\n' and ';ext='. Each against PCRE2, through rt_matcher_scan
+ * (callbacks) and rt_matcher_collect.
+ */
+static void one_length_sets_equal_pcre2(void **state)
+{
+	static const char *const TAILS[] = {
+		"\\d{4}$", "\\d{2,6}$", "\\d*$", "", "\\d{3}", ".*$", "\\d{4}(;ext=\\d+)?$", "[0-4]\\d{3}$",
+	};
+	uint64_t matches = 0;
+	uint32_t sets_one = 0;
+	rng_state = 0x6a09e667f3bcc909ull;
+	for (uint32_t set = 0; set < 60; set++) {
+		uint32_t n = 2 + rnd(10), n_pat = 1 + rnd(40);
+		char lits[8][16];
+		for (uint32_t l = 0; l < 8; l++)
+			digits(lits[l], (int)n);
+		char (*pats)[64] = calloc(n_pat, sizeof(*pats));
+		const char **pp = calloc(n_pat, sizeof(*pp));
+		struct rt_src *srcs = calloc(n_pat, sizeof(*srcs));
+		pcre2_code **ref = calloc(n_pat, sizeof(*ref));
+		uint8_t *hit = calloc(n_pat, 1);
+		assert_true(pats && pp && srcs && ref && hit);
+		for (uint32_t r = 0; r < n_pat; r++) {
+			/* Every fourth set has '[0-4]' tails, literals a digit longer. */
+			uint32_t n_tails = sizeof(TAILS) / sizeof(TAILS[0]) - (set % 4 != 0);
+			snprintf(pats[r], sizeof(pats[r]), "^\\+%s%s", lits[rnd(8)], TAILS[rnd(n_tails)]);
+			pp[r] = pats[r];
+			ref[r] = pcre(pats[r]);
+			assert_non_null(ref[r]);
+		}
+		struct rt_diag d;
+		rt_diag_init(&d);
+		struct rt_matcher m;
+		assert_int_equal(rt_matcher_build(&m, pp, n_pat, srcs, "assignment", pp, &d), 0);
+		rt_diag_clear(&d);
+		assert_int_equal(m.n_trie, n_pat);
+		/* '[0-4]' widens its literals by a digit: a set mixing it with
+		 * other tails has two lengths. */
+		assert_true(m.trie.one_len == 0 || m.trie.one_len == n || m.trie.one_len == n + 1);
+		sets_one += m.trie.one_len != 0;
+		hs_scratch_t *hs = NULL;
+		assert_int_equal(rt_matcher_ready(&m, &hs), 0);
+		pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+		for (uint32_t i = 0; i < 400; i++) {
+			char num[64];
+			int o = 0;
+			if (rnd(10))
+				num[o++] = '+';
+			memcpy(num + o, lits[rnd(8)], n);
+			o += (int)n;
+			if (rnd(8) == 0)
+				num[o - 1 - (int)rnd(n)] = (char)('0' + rnd(10)); /* near */
+			if (rnd(8) == 0)
+				o = (int)rnd((uint32_t)o + 1); /* cut short */
+			digits(num + o, (int)rnd(8));
+			o = (int)strlen(num);
+			if (rnd(6) == 0)
+				o += snprintf(num + o, sizeof(num) - (size_t)o, ";ext=%u", rnd(1000));
+			if (rnd(6) == 0)
+				num[o++] = "\na*"[rnd(3)];
+			num[o] = '\0';
+			size_t len = (size_t)o;
+			memset(hit, 0, n_pat);
+			struct got g = {hit, 0, 0};
+			assert_int_equal(rt_matcher_scan(&m, num, len, hs, on_id, &g), 0);
+			uint32_t ids[64], got = 0;
+			assert_int_equal(rt_matcher_collect(&m, num, len, hs, ids, 64, &got), 0);
+			assert_int_equal(got, g.n);
+			for (uint32_t j = 0; j < got && j < 64; j++)
+				assert_true(hit[ids[j]]);
+			for (uint32_t r = 0; r < n_pat; r++) {
+				bool want = pcre_match(ref[r], md, num, len);
+				if (want != (hit[r] != 0))
+					fail_msg("number '%s', pattern '%s' (%s): PCRE2 %s, matcher %s", num,
+						 pats[r], lowering(pats[r]), want ? "matches" : "does not",
+						 hit[r] ? "matches" : "does not");
+			}
+			matches += g.n;
+		}
+		pcre2_match_data_free(md);
+		if (hs)
+			hs_free_scratch(hs);
+		rt_matcher_free(&m);
+		for (uint32_t r = 0; r < n_pat; r++)
+			pcre2_code_free(ref[r]);
+		free(pats);
+		free(pp);
+		free(srcs);
+		free(ref);
+		free(hit);
+	}
+	print_message("%llu matches; %u of 60 sets through the one-prefix path\n",
+		      (unsigned long long)matches, sets_one);
+	assert_true(matches > 1000);
+	assert_true(sets_one >= 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_length_sets_equal_pcre2),
 		cmocka_unit_test(classifier_table),
 		cmocka_unit_test(shapes_go_where_meant),
 		cmocka_unit_test(random_patterns_lowered_exactly),
