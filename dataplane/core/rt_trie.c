@@ -367,8 +367,6 @@ clear:
 	return 0;
 }
 
-/* The hashed items (non-empty literals) into t->slots, runs of more than one
- * entry from entries[*e] on. */
 /* Give each hashed item its literal's slot (at[i]), counting items per
  * slot in cnt (see build_table). Returns the number of distinct literals. */
 static uint32_t place_items(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
@@ -434,6 +432,8 @@ static int alloc_table(struct rt_trie *t, uint32_t groups)
 	return 0;
 }
 
+/* The hashed items (non-empty literals) into t->slots, runs of more than one
+ * entry from entries[*e] on. */
 static int build_table(struct rt_trie *t, const struct rt_trie_item *items, uint32_t n_items,
 		       uint32_t n_hashed, uint32_t *e, uint32_t *gcap)
 {
@@ -875,15 +875,6 @@ static int walk_tree(const struct rt_trie *t, struct rt_trie_num *pr, struct sin
 	}
 }
 
-/*
- * A lookup runs in three stages, so a burst of lookups can run each stage
- * over every number before the next and have all their cache misses in
- * flight at once (rt_trie_probe_*): start computes the code of every
- * prefix of the number some literal is as long as and prefetches their
- * tag groups; tags compares them and prefetches the candidate slots;
- * finish reads the slots and reports. One lookup alone runs the three in a
- * row (match), its misses still overlapping within each stage.
- */
 /* The digits of one 8-byte word (little-endian: first byte lowest) as
  * nibbles d + 1, first digit lowest: what lit_code makes of them. Bytes
  * past the digits give garbage the caller masks off. */
@@ -929,6 +920,29 @@ static inline void load16(const char *p, size_t n, uint64_t *w0, uint64_t *w1)
 	*w0 = a;
 }
 
+/* The n <= 16 bytes at s: how many lead as digits (returned), and the
+ * code of those digits as lit_code makes it, first digit lowest, in
+ * *digits (garbage past them: take the bits of a prefix, 4 a digit). */
+static inline unsigned prefix_digits(const char *s, size_t n, uint64_t *digits)
+{
+	uint64_t w0, w1;
+	load16(s, n, &w0, &w1);
+	unsigned run = word_digits(w0);
+	if (run == 8)
+		run += word_digits(w1);
+	*digits = word_nibbles(w0) | (uint64_t)word_nibbles(w1) << 32;
+	return run;
+}
+
+/*
+ * A lookup runs in three stages, so a burst of lookups can run each stage
+ * over every number before the next and have all their cache misses in
+ * flight at once (rt_trie_probe_*): start computes the code of every
+ * prefix of the number some literal is as long as and prefetches their
+ * tag groups; tags compares them and prefetches the candidate slots;
+ * finish reads the slots and reports. One lookup alone runs the three in a
+ * row (match), its misses still overlapping within each stage.
+ */
 void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
 			 struct rt_trie_probe *tp)
 {
@@ -962,12 +976,8 @@ void rt_trie_probe_start(const struct rt_trie *t, const char *s, size_t len,
 	/* The first 16 bytes after the '+' as two words (zero past the end,
 	 * which is no digit): the digit run's length and the code of every
 	 * prefix of it, a word at a time. */
-	uint64_t w0, w1;
-	load16(s + i0, len - i0 < 16 ? len - i0 : 16, &w0, &w1);
-	unsigned run = word_digits(w0);
-	if (run == 8)
-		run += word_digits(w1);
-	uint64_t digits = word_nibbles(w0) | (uint64_t)word_nibbles(w1) << 32;
+	uint64_t digits;
+	unsigned run = prefix_digits(s + i0, len - i0 < 16 ? len - i0 : 16, &digits);
 
 	/* want bit k: some literal has k digits (1..15) the number has. */
 	unsigned upto = run < RT_TRIE_HASH_DIGITS ? run : RT_TRIE_HASH_DIGITS;
@@ -1007,6 +1017,16 @@ void rt_trie_probe_tags(const struct rt_trie *t, struct rt_trie_probe *tp)
 	}
 }
 
+/* A slot's alternatives (its run, or the one inline) at depth p. */
+RT_HOT_INLINE int visit_slot(const struct rt_trie *t, const struct rt_trie_slot *sl, size_t p,
+			    struct rt_trie_num *pr, struct sink *k)
+{
+	if ((sl->key >> KIND_SHIFT) == KIND_RUN)
+		return visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, p, pr, false, k);
+	struct rt_trie_entry e = inline_entry(sl);
+	return visit(t, &e, 1, p, pr, false, k);
+}
+
 static int probe_finish(const struct rt_trie *t, struct rt_trie_probe *tp, struct sink *k)
 {
 	struct rt_trie_num *pr = &tp->pr;
@@ -1028,17 +1048,7 @@ static int probe_finish(const struct rt_trie *t, struct rt_trie_probe *tp, struc
 				}
 			}
 		}
-		if (!sl)
-			continue;
-		int stop;
-		if ((sl->key >> KIND_SHIFT) == KIND_RUN) {
-			stop = visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, tp->depth[j],
-				     pr, false, k);
-		} else {
-			struct rt_trie_entry e = inline_entry(sl);
-			stop = visit(t, &e, 1, tp->depth[j], pr, false, k);
-		}
-		if (stop)
+		if (sl && visit_slot(t, sl, tp->depth[j], pr, k))
 			return 1;
 	}
 
@@ -1063,14 +1073,9 @@ static int match_one(const struct rt_trie *t, const char *s, size_t len, struct 
 	unsigned n = t->one_len;
 	if (len <= n || s[0] != '+')
 		return 0;
-	uint64_t w0, w1;
-	load16(s + 1, n, &w0, &w1);
-	unsigned run = word_digits(w0);
-	if (run == 8)
-		run += word_digits(w1);
-	if (run < n)
+	uint64_t digits;
+	if (prefix_digits(s + 1, n, &digits) < n)
 		return 0;
-	uint64_t digits = word_nibbles(w0) | (uint64_t)word_nibbles(w1) << 32;
 	uint64_t code = KEY_PLUS | (digits & ((1ull << (4 * n)) - 1));
 	const struct rt_trie_slot *sl = find_slot(t, code, hash_of(code));
 	if (!sl)
@@ -1082,11 +1087,7 @@ static int match_one(const struct rt_trie *t, const char *s, size_t len, struct 
 	while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9)
 		i++;
 	pr.first_nd = i; /* the first non-digit after the '+' */
-	if ((sl->key >> KIND_SHIFT) == KIND_RUN)
-		return visit(t, &t->entries[sl->a], sl->b | (uint32_t)sl->c << 16, 1 + n, &pr, false,
-			     k);
-	struct rt_trie_entry e = inline_entry(sl);
-	return visit(t, &e, 1, 1 + n, &pr, false, k);
+	return visit_slot(t, sl, 1 + n, &pr, k);
 }
 
 static int match(const struct rt_trie *t, const char *s, size_t len, struct sink *k)
