@@ -703,7 +703,7 @@ static bool route_has_usage(const struct rt_route *rt, uint32_t u)
 /* Append route r's (position, route) pairs for the usages the policy
  * lists (pos, else the usages stamped for this decision); returns np. */
 static inline uint32_t route_pairs(const struct rt_snapshot *s, const struct rt_scratch *sc,
-				   const uint16_t *pos, uint32_t r, uint64_t *pairs, uint32_t np,
+				   const uint8_t *pos, uint32_t r, uint64_t *pairs, uint32_t np,
 				   unsigned shift)
 {
 	const struct rt_route *rt = &s->routes[r];
@@ -722,7 +722,7 @@ static inline uint32_t route_pairs(const struct rt_snapshot *s, const struct rt_
 
 static __attribute__((noinline)) uint32_t route_pairs_cold(const struct rt_snapshot *s,
 							    const struct rt_scratch *sc,
-							    const uint16_t *pos, uint32_t r,
+							    const uint8_t *pos, uint32_t r,
 							    uint64_t *pairs, uint32_t np,
 							    unsigned shift)
 {
@@ -817,7 +817,7 @@ static void route_number(struct walk *w, const char *num, size_t len, int depth)
 	if (few)
 		for (uint32_t i = 0; i < c.n; i++)
 			__builtin_prefetch(&s->routes[c.ids[i]]);
-	const uint16_t *pos = pol->pos;
+	const uint8_t *pos = pol->pos;
 	if (!few && pos) {
 		/* Each route's one usage looked up in the policy's table,
 		 * branch-free (which routes pass varies per number); a route
@@ -1040,7 +1040,7 @@ static bool decide_begin(struct walk *w, size_t *nlen)
 	/* The policy's usage positions are read once the routes are matched:
 	 * start loading them now, behind the dial plan and the match. */
 	if (w->pol->pos)
-		for (uint32_t b = 0; b < s->n_usages * sizeof(uint16_t); b += 64)
+		for (uint32_t b = 0; b < s->n_usages * sizeof(*w->pol->pos); b += 64)
 			__builtin_prefetch((const char *)w->pol->pos + b);
 
 	*nlen = normalise(w);

@@ -614,7 +614,7 @@ static int build_policies(struct build *b)
 	if (index_names(b, &s->policy_ix, c->n_policies, "policy", policies_name, policies_src))
 		return -ENOMEM;
 
-	/* Usage positions per policy (struct rt_policy.pos), up to 8 MiB. */
+	/* Usage positions per policy (struct rt_policy.pos), up to 4 MiB. */
 #define RT_POLICY_POS_MAX (4u << 20)
 	long def = -1;
 	for (size_t i = 0; i < c->n_policies; i++) {
@@ -639,12 +639,12 @@ static int build_policies(struct build *b)
 				if (us[x] == us[y])
 					o->repeats_usage = true;
 		if ((uint64_t)c->n_policies * s->n_usages <= RT_POLICY_POS_MAX &&
-		    o->n_usages < UINT16_MAX) {
-			uint16_t *pos = rt_arena_calloc(s->arena, s->n_usages + 1, sizeof(*pos));
+		    o->n_usages < UINT8_MAX) {
+			uint8_t *pos = rt_arena_calloc(s->arena, s->n_usages + 1, sizeof(*pos));
 			if (!pos)
 				return -ENOMEM;
 			for (uint32_t x = o->n_usages; x-- > 0;)
-				pos[us[x]] = (uint16_t)(x + 1); /* the first listing wins */
+				pos[us[x]] = (uint8_t)(x + 1); /* the first listing wins */
 			o->pos = pos;
 		}
 		o->dial_plan = s->default_dial_plan;

@@ -101,10 +101,11 @@ struct rt_policy {
 	uint32_t n_fast_rules;
 	bool repeats_usage; /* some usage listed twice: walked twice */
 	/* Per usage id: 1 + its position in usages, 0 when not listed; so a
-	 * decision needs no per-call table of the policy's usages. NULL when
-	 * the config is too large for one table per policy (then rt_decide
-	 * stamps the usages per call). */
-	const uint16_t *pos;
+	 * decision needs no per-call table of the policy's usages. One byte a
+	 * usage, so the table a decision reads is a few cache lines. NULL when
+	 * the policy lists 255 usages or more, or the config is too large for
+	 * one table per policy (then rt_decide stamps the usages per call). */
+	const uint8_t *pos;
 };
 
 struct rt_dial_plan {

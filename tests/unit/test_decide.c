@@ -461,6 +461,62 @@ static void determinism(void **state)
 	}
 }
 
+/* A policy's usage positions come from a one-byte table per policy when it
+ * lists fewer than 255 usages, else from a per-decision stamp: both walk
+ * the usages in the policy's order, with explain and without. */
+static void long_policies_walk_in_order(void **state)
+{
+	size_t cap = 64 << 10, n = 0;
+	char *y = malloc(cap);
+	assert_non_null(y);
+	n += (size_t)snprintf(y + n, cap - n,
+			      "gateways:\n"
+			      "  - { name: G1, address: 192.0.2.1 }\n"
+			      "  - { name: G2, address: 192.0.2.2 }\n"
+			      "  - { name: G3, address: 192.0.2.3 }\n"
+			      "trunks:\n"
+			      "  - { name: T1, gateway: G1 }\n"
+			      "  - { name: T2, gateway: G2 }\n"
+			      "  - { name: T3, gateway: G3 }\n"
+			      "usages: [");
+	for (int u = 0; u < 300; u++)
+		n += (size_t)snprintf(y + n, cap - n, "%sU%03d", u ? ", " : "", u);
+	n += (size_t)snprintf(y + n, cap - n,
+			      "]\n"
+			      "routes:\n"
+			      "  - { name: R1, pattern: '^\\+1', usages: [U005], trunks: [T1] }\n"
+			      "  - { name: R2, pattern: '^\\+1', usages: [U250], trunks: [T2] }\n"
+			      "  - { name: R3, pattern: '^\\+1', usages: [U253, U299], trunks: [T3] }\n"
+			      "policies:\n"
+			      "  - { name: Short, usages: [U005, U250, U299], default: true }\n");
+	/* Long: all 300, last first. Edge: 254 of them (U253..U000), the most a
+	 * one-byte table holds. */
+	const char *names[] = {"Long", "Edge"};
+	const int first[] = {299, 253};
+	for (int k = 0; k < 2; k++) {
+		n += (size_t)snprintf(y + n, cap - n, "  - { name: %s, usages: [", names[k]);
+		for (int u = first[k]; u >= 0; u--)
+			n += (size_t)snprintf(y + n, cap - n, "%sU%03d", u < first[k] ? ", " : "", u);
+		n += (size_t)snprintf(y + n, cap - n, "] }\n");
+	}
+	assert_true(n < cap);
+	struct tcfg *t = tcfg_load(y);
+	free(y);
+	struct rt_answer a;
+	struct rt_explain ex;
+	char buf[256];
+	const char *policy[] = {"Short", "Long", "Edge"};
+	const char *want[] = {"G1,G2,G3", "G3,G2,G1", "G3,G2,G1"};
+	for (int k = 0; k < 3; k++) {
+		tq_run(t, &(struct tq){.called = "+14255550100", .policy = policy[k]}, &a, NULL);
+		assert_string_equal(tq_gateways(&a, buf, sizeof(buf)), want[k]);
+		tq_run(t, &(struct tq){.called = "+14255550100", .policy = policy[k]}, &a, &ex);
+		assert_string_equal(tq_gateways(&a, buf, sizeof(buf)), want[k]);
+	}
+	assert_string_equal(a.dest[0].usage, "U253"); /* Edge lists U253 first */
+	tcfg_free(t);
+}
+
 static void example_file_loads(void **state)
 {
 	const char *dir = getenv("STROWGER_SOURCE_ROOT");
@@ -494,6 +550,7 @@ int main(void)
 		cmocka_unit_test(translations_and_dial_plan),
 		cmocka_unit_test(assignment_picks_policy),
 		cmocka_unit_test(fallbacks),
+		cmocka_unit_test(long_policies_walk_in_order),
 		cmocka_unit_test(example_file_loads),
 	};
 	return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
