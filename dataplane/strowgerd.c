@@ -48,7 +48,7 @@ struct opts {
 	bool workers_set; /* --workers given */
 	struct dp_dpdk_config dc;
 	unsigned workers;
-	double health_ttl_s, drain_grace_s;
+	double health_ttl_s, drain_grace_s, compact_after_s;
 	unsigned hysteresis, quorum;
 	struct cd_breaker_opts breaker;
 };
@@ -89,6 +89,10 @@ static void usage(FILE *f)
 		"  --breaker-cooldown S   how long a removed gateway stays out (default 30 s)\n"
 		"  --drain-grace S        on SIGTERM/SIGINT, answer SIP OPTIONS 503 for S seconds\n"
 		"                         before stopping (default 2; a second signal stops now)\n"
+		"  --compact-after S      once a route patch has been served S seconds with no\n"
+		"                         other change, rebuild the whole config in the\n"
+		"                         background (decisions on a patched snapshot cost more;\n"
+		"                         default 60; 0: never)\n"
 		"  --io socket|dpdk       packet I/O backend (default: socket, kernel UDP sockets)\n"
 		"  --verbose              debug logging\n"
 		"  --version, --help\n"
@@ -161,6 +165,7 @@ enum {
 	OPT_HEALTH_TTL,
 	OPT_HYSTERESIS,
 	OPT_DRAIN_GRACE,
+	OPT_COMPACT_AFTER,
 	OPT_QUORUM,
 	OPT_BREAKER,
 	OPT_BRK_WINDOW,
@@ -219,6 +224,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"health-ttl", required_argument, NULL, OPT_HEALTH_TTL},
 		{"health-hysteresis", required_argument, NULL, OPT_HYSTERESIS},
 		{"drain-grace", required_argument, NULL, OPT_DRAIN_GRACE},
+		{"compact-after", required_argument, NULL, OPT_COMPACT_AFTER},
 		{"dpdk-args", required_argument, NULL, OPT_DPDK_ARGS},
 		{"dpdk-port", required_argument, NULL, OPT_DPDK_PORT},
 		{"dpdk-addr", required_argument, NULL, OPT_DPDK_ADDR},
@@ -245,6 +251,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->health_ttl_s = 60;
 	o->drain_grace_s = 2;
+	o->compact_after_s = 60;
 	o->hysteresis = 1;
 	o->quorum = 1;
 	o->breaker = (struct cd_breaker_opts){.enabled = true, .window_s = 10, .min_samples = 20,
@@ -301,6 +308,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_DRAIN_GRACE:
 			if (parse_seconds("--drain-grace", optarg, &o->drain_grace_s))
+				return 2;
+			break;
+		case OPT_COMPACT_AFTER:
+			if (parse_seconds("--compact-after", optarg, &o->compact_after_s))
 				return 2;
 			break;
 		case OPT_HYSTERESIS:
@@ -612,6 +623,7 @@ int main(int argc, char **argv)
 		.quorum = o.quorum,
 		.breaker = o.breaker,
 		.drain_grace_ms = (uint32_t)(o.drain_grace_s * 1000),
+		.compact_after_ms = (uint32_t)(o.compact_after_s * 1000),
 		.version = STROWGER_VERSION,
 		.io_name = o.dpdk ? "dpdk" : "socket",
 		.listeners = where,

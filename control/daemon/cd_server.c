@@ -73,12 +73,17 @@ struct cd_client {
  *    compiled incrementally on top of the running snapshot
  *    (rt_snapshot_patch) or, when that declines, as a whole config;
  *  - FOLD: after an incremental patch went live, the config model
- *    (cd->cur_cfg) catches up: the patch applied to it, indexed, saved.
+ *    (cd->cur_cfg) catches up: the patch applied to it, indexed, saved;
+ *  - COMPACT: a patched snapshot served --compact-after with no other
+ *    change is replaced by a whole build of the config model (the same
+ *    routes, decided faster; a new generation).
+ * While a FOLD or COMPACT runs, loads, patches and SIGHUP wait for it.
  */
 enum cd_job_kind {
 	CD_JOB_LOAD,
 	CD_JOB_PATCH,
 	CD_JOB_FOLD,
+	CD_JOB_COMPACT,
 };
 
 struct cd_job {
@@ -116,6 +121,7 @@ struct cd_job {
 	char save_err[512];
 	bool disagree;                /* FOLD: the model is not what base serves */
 	char disagree_why[256];
+	uint64_t compacted;           /* COMPACT: the patched generation it replaces */
 };
 
 struct cd_server {
@@ -138,6 +144,10 @@ struct cd_server {
 	 * operator did not ask for it): a SIGHUP, control loads and patches. */
 	bool hup_deferred;
 	uint64_t defer_seq;
+	/* When the served config last changed (a publish, or the model
+	 * catching up), and when a failed COMPACT may be tried again. */
+	int64_t last_change_ms;
+	int64_t compact_retry_ms;
 	int ep, sigfd, expfd, gracefd, donefd, unixfd, tcpfd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool unix_bound;
@@ -426,6 +436,33 @@ static void fold_work(struct cd_job *j)
 	}
 }
 
+/* COMPACT: the config model compiled whole. It is what the patched
+ * snapshot serves (FOLD checked the patch's routes), and nothing changes
+ * it while this runs: loads and patches wait. */
+static void compact_work(struct cd_job *j)
+{
+	double t0 = mono_s();
+	j->snap = rt_snapshot_build(j->cur, j->generation, &j->diag);
+	j->compile_s = mono_s() - t0;
+}
+
+/* Does the running job make loads, patches and SIGHUP wait (rather than
+ * refusing them)? Then what they wait for, for the log. */
+static const char *job_defers(const struct cd_job *j, char *buf, size_t len)
+{
+	if (!j)
+		return NULL;
+	if (j->kind == CD_JOB_FOLD)
+		snprintf(buf, len, "the config model to catch up with patch generation %llu",
+			 (unsigned long long)j->generation);
+	else if (j->kind == CD_JOB_COMPACT)
+		snprintf(buf, len, "the patched generation %llu to be rebuilt whole",
+			 (unsigned long long)j->compacted);
+	else
+		return NULL;
+	return buf;
+}
+
 /* Off the control thread. */
 static void job_work(struct cd_job *j)
 {
@@ -438,6 +475,9 @@ static void job_work(struct cd_job *j)
 		break;
 	case CD_JOB_FOLD:
 		fold_work(j);
+		break;
+	case CD_JOB_COMPACT:
+		compact_work(j);
 		break;
 	}
 }
@@ -480,6 +520,10 @@ static const char *busy_reason(struct cd_server *cd, char *buf, size_t len)
 				   "generation %llu) has been running for %.1f s; try again when it "
 				   "is done", cd->job->origin,
 			 (unsigned long long)cd->job->generation, s);
+	else if (cd->job->kind == CD_JOB_COMPACT)
+		snprintf(buf, len, "another config load (the patched generation %llu rebuilt whole) "
+				   "has been running for %.1f s; try again when it is done",
+			 (unsigned long long)cd->job->compacted, s);
 	else
 		snprintf(buf, len, "another config load (%s) has been compiling for %.1f s; try "
 				   "again when it is done", cd->job->origin, s);
@@ -525,6 +569,7 @@ static int job_commit(struct cd_server *cd, struct cd_job *j, double *publish_s)
 	if (rc)
 		return rc;
 	cd->srv->next_generation = gen + 1;
+	cd->last_change_ms = mono_ms();
 	if (j->cfg) {
 		persist(cd, j->cfg, gen, j->origin);
 		adopt_config(cd, j);
@@ -789,6 +834,7 @@ static void fold_done(struct cd_server *cd, struct cd_job *f)
 	char why[400];
 	snprintf(why, sizeof(why), "patch generation %llu: %s", gen, f->disagree_why);
 	adopt_config(cd, f);
+	cd->last_change_ms = mono_ms();
 	dp_log(DP_LOG_INFO, "patch generation %llu: config model updated (%zu routes; applied "
 			    "in %.3f s, saved in %.3f s)", gen, model, f->fold_s, f->save_s);
 	job_free(f);
@@ -797,6 +843,68 @@ static void fold_done(struct cd_server *cd, struct cd_job *f)
 		dp_log(DP_LOG_ERR, "%s", why);
 		rebuild_model(cd, why);
 	}
+}
+
+/* COMPACT is done: the whole build replaces the patched snapshot. It is
+ * not a reload (the config, its origin and the state file stay); a
+ * failure leaves the patched one serving and is tried again later. */
+static void compact_done(struct cd_server *cd, struct cd_job *j)
+{
+	unsigned long long from = (unsigned long long)j->compacted;
+	double pub_s = 0, t0 = mono_s();
+	int rc = -EINVAL;
+	if (j->snap) {
+		uint64_t gen = rt_snapshot_generation(j->snap);
+		size_t routes = rt_snapshot_live_route_count(j->snap);
+		rc = publish(cd, j->snap);
+		j->snap = NULL;
+		pub_s = mono_s() - t0;
+		if (!rc) {
+			cd->srv->next_generation = gen + 1;
+			dp_log(DP_LOG_INFO, "patched generation %llu rebuilt whole as generation %llu "
+					    "(the same %zu routes): compile %.3f s, publish %.3f s",
+			       from, (unsigned long long)gen, routes, j->compile_s, pub_s);
+		}
+	}
+	if (rc) {
+		for (size_t i = 0; i < j->diag.n; i++)
+			dp_log(DP_LOG_ERR, "%s", j->diag.msgs[i]);
+		dp_log(DP_LOG_ERR, "patched generation %llu could not be rebuilt whole (%s); it "
+				   "serves on, the rebuild is tried again in %u s", from,
+		       rc == -EINVAL ? "compile failed" : strerror(-rc), cd->o.compact_after_ms / 1000);
+		cd->compact_retry_ms = mono_ms() + cd->o.compact_after_ms;
+	}
+	job_free(j);
+}
+
+/* Start COMPACT once the served snapshot is a patched one, the config model
+ * has caught up with it, and nothing changed for --compact-after. */
+static void compact_tick(struct cd_server *cd)
+{
+	int64_t now = mono_ms();
+	const struct rt_snapshot *s = dp_server_snapshot(cd->srv);
+	if (!cd->o.compact_after_ms || cd->job || cd->stopping || cd->fold_pending ||
+	    cd->model_stale || !cd->cur_cfg || !s || !rt_snapshot_layered(s) ||
+	    now - cd->last_change_ms < cd->o.compact_after_ms || now < cd->compact_retry_ms)
+		return;
+	struct cd_job *j = calloc(1, sizeof(*j));
+	int rc = -ENOMEM;
+	if (j) {
+		j->kind = CD_JOB_COMPACT;
+		j->origin = "compact";
+		j->compacted = rt_snapshot_generation(s);
+		j->generation = cd->srv->next_generation;
+		rc = job_start(cd, j);
+	}
+	if (rc) {
+		job_free(j);
+		cd->compact_retry_ms = now + cd->o.compact_after_ms;
+		dp_log(DP_LOG_ERR, "cannot start rebuilding the patched generation %llu whole: %s",
+		       (unsigned long long)rt_snapshot_generation(s), strerror(-rc));
+		return;
+	}
+	dp_log(DP_LOG_INFO, "patched generation %llu served %.0f s unchanged: rebuilding it whole",
+	       (unsigned long long)rt_snapshot_generation(s), (now - cd->last_change_ms) / 1000.0);
 }
 
 static void on_job_done(struct cd_server *cd)
@@ -809,8 +917,11 @@ static void on_job_done(struct cd_server *cd)
 	pthread_join(cd->job_thread, NULL);
 	struct cd_job *j = cd->job;
 	cd->job = NULL;
-	if (j->kind == CD_JOB_FOLD) {
-		fold_done(cd, j);
+	if (j->kind == CD_JOB_FOLD || j->kind == CD_JOB_COMPACT) {
+		if (j->kind == CD_JOB_FOLD)
+			fold_done(cd, j);
+		else
+			compact_done(cd, j);
 		run_deferred(cd);
 		return;
 	}
@@ -889,10 +1000,9 @@ static void reload_file(struct cd_server *cd, const char *why)
 	}
 	j->origin = "sighup";
 	j->generation = cd->srv->next_generation;
-	if (cd->job && cd->job->kind == CD_JOB_FOLD) {
-		dp_log(DP_LOG_INFO, "%s: reload of %s waits for the config model to catch up with "
-				    "patch generation %llu", why, j->path,
-		       (unsigned long long)cd->job->generation);
+	char wait[128];
+	if (job_defers(cd->job, wait, sizeof(wait))) {
+		dp_log(DP_LOG_INFO, "%s: reload of %s waits for %s", why, j->path, wait);
 		cd->hup_deferred = true;
 		job_free(j);
 		return;
@@ -927,20 +1037,20 @@ static bool token_ok(const char *want, const char *got)
 	return diff == 0;
 }
 
-/* While a FOLD runs, a load or patch waits for it rather than being
- * refused. True when req was taken. */
+/* While a FOLD or COMPACT runs, a load or patch waits for it rather than
+ * being refused. True when req was taken. */
 static bool defer_request(struct cd_server *cd, struct cd_client *c,
 			  Strowger__ControlRequest *req)
 {
-	if (!cd->job || cd->job->kind != CD_JOB_FOLD)
+	char wait[128];
+	if (!job_defers(cd->job, wait, sizeof(wait)))
 		return false;
 	c->deferred = req;
 	c->deferred_seq = ++cd->defer_seq;
 	c->busy = true;
-	dp_log(DP_LOG_INFO, "control client %llu: its %s waits for the config model to catch up "
-			    "with patch generation %llu", (unsigned long long)c->serial,
-	       req->op_case == STROWGER__CONTROL_REQUEST__OP_PATCH ? "patch" : "load",
-	       (unsigned long long)cd->job->generation);
+	dp_log(DP_LOG_INFO, "control client %llu: its %s waits for %s",
+	       (unsigned long long)c->serial,
+	       req->op_case == STROWGER__CONTROL_REQUEST__OP_PATCH ? "patch" : "load", wait);
 	return true;
 }
 
@@ -1919,6 +2029,7 @@ int cd_server_run(struct cd_server *cd)
 		sweep_clients(cd);
 		breaker_tick(cd);
 		fold_tick(cd);
+		compact_tick(cd);
 	}
 }
 

@@ -33,6 +33,9 @@ struct cd_opts {
 	uint32_t quorum;          /* sources that must agree on a bad state */
 	struct cd_breaker_opts breaker;
 	uint32_t drain_grace_ms;  /* SIGTERM: OPTIONS 503 for this long */
+	/* A patched snapshot (rt_snapshot_patch) served this long with no
+	 * other change is rebuilt whole (a COMPACT job); 0: never. */
+	uint32_t compact_after_ms;
 	const char *version;
 	const char *io_name;
 	const char *listeners;    /* "SIP udp 0.0.0.0:5060, native udp ..." for status */

@@ -822,6 +822,7 @@ size_t rt_snapshot_gateway_count(const struct rt_snapshot *s) { return s->n_gws;
 size_t rt_snapshot_site_count(const struct rt_snapshot *s) { return s->n_sites; }
 size_t rt_snapshot_route_count(const struct rt_snapshot *s) { return s->n_routes; }
 size_t rt_snapshot_live_route_count(const struct rt_snapshot *s) { return s->n_routes - s->n_masked; }
+bool rt_snapshot_layered(const struct rt_snapshot *s) { return s->base != NULL; }
 size_t rt_snapshot_policy_count(const struct rt_snapshot *s) { return s->n_policies; }
 const char *rt_snapshot_gateway_name(const struct rt_snapshot *s, size_t i) { return s->gws[i].name; }
 long rt_snapshot_gateway_site(const struct rt_snapshot *s, size_t i) { return s->gws[i].site; }

@@ -60,6 +60,9 @@ size_t rt_snapshot_memory(const struct rt_snapshot *s);
 
 size_t rt_snapshot_gateway_count(const struct rt_snapshot *s);
 size_t rt_snapshot_site_count(const struct rt_snapshot *s);
+/* Is s a patched snapshot (rt_snapshot_patch), layered on a full build? */
+bool rt_snapshot_layered(const struct rt_snapshot *s);
+
 /* Route ids: a patched snapshot (rt_snapshot_patch) keeps the ids of the
  * routes it replaced or removed, so counters indexed by id stay valid. */
 size_t rt_snapshot_route_count(const struct rt_snapshot *s);

@@ -51,9 +51,12 @@ class Daemon:
     """One strowgerd on loopback. Use as a context manager."""
 
     def __init__(self, config=SEED, workers=1, extra=(), v6=False, state_dir=None,
-                 drain_grace=0, control=None):
+                 drain_grace=0, control=None, compact_after=0):
         self.config = config
         self.drain_grace = drain_grace
+        # Off unless asked: a patched snapshot rebuilt behind a test's back
+        # would move the generations it checks.
+        self.compact_after = compact_after
         self.tmp = tempfile.mkdtemp(prefix="strowgerd-it.")
         # Each daemon its own control socket: tests run in parallel.
         self.control = control or os.path.join(self.tmp, "control.sock")
@@ -69,7 +72,8 @@ class Daemon:
     # ---- lifecycle
     def argv(self):
         h = "[::1]" if self.v6 else "127.0.0.1"
-        a = [STROWGERD, "--control", self.control, "--drain-grace", str(self.drain_grace)]
+        a = [STROWGERD, "--control", self.control, "--drain-grace", str(self.drain_grace),
+             "--compact-after", str(self.compact_after)]
         if self.config:
             a += ["--config", self.config]
         a += ["--workers", str(self.workers),

@@ -782,6 +782,54 @@ def case_patch_busy():
         check(status(d)["routes"] == n + 5, "patched on top of the big config")
 
 
+def case_patch_compact():
+    """A patched snapshot served --compact-after with no other change is
+    rebuilt whole: a new generation with the same answers, the config's
+    origin and state left alone; a whole build is not rebuilt again, and
+    with --compact-after 0 nothing is."""
+    w = workdir()
+    p1 = write(os.path.join(w, "p1.yaml"), PATCH1)
+    full1 = patch1_full(os.path.join(w, "full1.yaml"))
+    with Daemon(workers=2, compact_after=1) as d:
+        n0 = d.n_lines()
+        out, _ = cc_ok(d, "patch", p1)
+        check("generation 2" in out, f"patch output:\n{out}")
+        d.wait_log(r"patched generation 2 served \d+ s unchanged: rebuilding it whole",
+                   30 * SLOW, start=n0)
+        d.wait_log(r"patched generation 2 rebuilt whole as generation 3 \(the same 5 routes\): "
+                   r"compile [0-9.]+ s, publish [0-9.]+ s", 30 * SLOW, start=n0)
+        st = status(d)
+        check(st["generation"] == 3 and st["routes"] == 5 and st["config_origin"] == "patch",
+              f"status after the rebuild: {st}")
+        check(ask(d, "+447700900123")["generation"] == 3, "generation 3 answers")
+        same_as_file(d, full1, what="after the rebuild")
+        # A whole build is left alone; the next patch is layered on it and
+        # rebuilt in turn.
+        time.sleep(2.5 * SLOW)
+        check(status(d)["generation"] == 3, "a whole build was rebuilt again")
+        n1 = d.n_lines()
+        out, _ = cc_ok(d, "patch", "--remove", "UK Route")
+        check("generation 4" in out, f"second patch:\n{out}")
+        d.wait_log(r"patched generation 4 rebuilt whole as generation 5 \(the same 4 routes\)",
+                   30 * SLOW, start=n1)
+        check(status(d)["generation"] == 5, "generation 5")
+        with open(full1) as f:
+            text = f.read()
+        uk = ("  - { name: UK Route, pattern: '^\\+44(\\d+)$', usages: [Local, DallasUsers], "
+              "trunks: [Trunk3] }\n")
+        check(uk in text, "full1: UK Route")
+        same_as_file(d, write(os.path.join(w, "full2.yaml"), text.replace(uk, "")),
+                     what="after the second rebuild")
+        check(all(x["route"] != "UK Route" for x in ask(d, "+447700900123")["destinations"]),
+              "UK Route stays removed")
+    with Daemon(compact_after=0) as d:
+        cc_ok(d, "patch", p1)
+        time.sleep(2 * SLOW)
+        check(status(d)["generation"] == 2 and "rebuilt whole" not in d.log(),
+              "--compact-after 0 rebuilt the patched snapshot")
+        same_as_file(d, full1, what="patched, not rebuilt")
+
+
 def carrier_config(path, n_routes, n_gateways=20):
     """A carrier-style table: n_routes 7-digit prefixes (none a prefix of
     another), two trunks each. Returns {route: number} for a few routes."""
@@ -919,4 +967,5 @@ if __name__ == "__main__":
                    "tcp_token": case_tcp_token, "reload_under_load": case_reload_under_load,
                    "patch": case_patch, "patch_errors": case_patch_errors,
                    "patch_dry_run": case_patch_dry_run, "patch_persist": case_patch_persist,
-                   "patch_busy": case_patch_busy, "patch_big": case_patch_big}))
+                   "patch_busy": case_patch_busy, "patch_big": case_patch_big,
+                   "patch_compact": case_patch_compact}))
