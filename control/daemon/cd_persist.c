@@ -14,6 +14,7 @@
 
 #include "cfg_proto.h"
 #include "rt_arena.h"
+#include "rt_file.h"
 #include "rt_index.h"
 #include "strowger.pb-c.h"
 
@@ -36,28 +37,13 @@ static uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cd_persist_save(const char *dir, const struct rt_config *cfg, uint64_t generation,
 		    const char *origin, char *err, size_t errlen)
 {
 	char path[4096], tmp[4096 + 16];
 	struct rt_arena *a = rt_arena_new();
 	uint8_t *buf = NULL;
-	int fd = -1, rc;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, CD_STATE_FILE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -85,36 +71,9 @@ int cd_persist_save(const char *dir, const struct rt_config *cfg, uint64_t gener
 	put_le64(buf + 16, n);
 	put_le64(buf + 24, rt_hash64(buf + CD_HDR, n));
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (rc = write_all(fd, buf, CD_HDR + n)) != 0 || fsync(fd) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		snprintf(err, errlen, "rename %s: %s", path, strerror(errno));
-		goto out;
-	}
-	/* The rename itself must survive a crash. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
+	struct iovec iov = {buf, CD_HDR + n};
+	rc = rt_file_replace(dir, path, tmp, false, &iov, 1, err, errlen);
 out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	free(buf);
 	rt_arena_free(a);
 	return rc;

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rt_file.h"
+
 #define MAGIC "STRGHSDB"
 #define FORMAT_VERSION 1u
 /* Larger than this is not a file of ours (carrier-scale databases are a
@@ -411,22 +413,6 @@ out:
 
 /* ---- store ------------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *data, size_t n)
-{
-	const uint8_t *p = data;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int store(const char *dir, const char *path, const uint8_t key[RT_HSCACHE_KEY],
 		 const uint8_t *inputs, size_t ilen, const hs_database_t *db, char *why,
 		 size_t whylen)
@@ -435,7 +421,6 @@ static int store(const char *dir, const char *path, const uint8_t key[RT_HSCACHE
 	size_t blen = 0;
 	char tmp[4200];
 	uint8_t hdr[RT_HSCACHE_HDR];
-	int rc;
 
 	if (hs_serialize_database(db, &bytes, &blen) != HS_SUCCESS) {
 		snprintf(why, whylen, "Hyperscan cannot serialise the database");
@@ -445,39 +430,8 @@ static int store(const char *dir, const char *path, const uint8_t key[RT_HSCACHE
 	const char *base = strrchr(path, '/');
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld.%u", dir, base ? base + 1 : path, (long)getpid(),
 		 atomic_fetch_add(&tmp_serial, 1));
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(why, whylen, "creating a temporary file: %s", strerror(errno));
-		goto out;
-	}
-	if ((rc = write_all(fd, hdr, sizeof(hdr))) != 0 || (rc = write_all(fd, bytes, blen)) != 0 ||
-	    (rc = write_all(fd, inputs, ilen)) != 0 || (fsync(fd) != 0 && (rc = -errno))) {
-		snprintf(why, whylen, "writing a temporary file: %s", strerror(-rc));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		rc = -errno;
-		snprintf(why, whylen, "writing a temporary file: %s", strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		snprintf(why, whylen, "rename: %s", strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	/* The rename itself must survive a crash. */
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
+	struct iovec iov[3] = {{hdr, sizeof(hdr)}, {bytes, blen}, {(void *)inputs, ilen}};
+	int rc = rt_file_replace(dir, path, tmp, true, iov, 3, why, whylen);
 	free(bytes); /* hs_serialize_database used the misc allocator: malloc */
 	return rc;
 }
