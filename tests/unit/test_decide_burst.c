@@ -19,16 +19,7 @@
 #include <cmocka.h>
 
 #include "test_util.h"
-
-static uint64_t rng_state = 0x6275727374ull;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? (uint32_t)(rng_state % n) : 0;
-}
+#include "test_rand.h"
 
 static void same_str(const char *a, const char *b, const char *what, unsigned i)
 {
@@ -280,6 +271,7 @@ static void carrier_config(void **state)
 
 int main(void)
 {
+	rng_state = 0x6275727374ull;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_config),
 		cmocka_unit_test(rich_config),

@@ -22,22 +22,7 @@
 #include <pcre2.h>
 
 #include "rt_decide.h"
-
-static uint64_t rng_state;
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
-}
-
-static void digits(char *p, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (char)('0' + rnd(10));
-	p[n] = '\0';
-}
+#include "test_rand.h"
 
 /* One random pattern of a random shape, over a small set of country codes
  * so patterns overlap and numbers hit them. */

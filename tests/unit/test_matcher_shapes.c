@@ -29,22 +29,7 @@
 #include "rt_classify.h"
 #include "rt_matcher.h"
 #include "rt_trie.h"
-
-static uint64_t rng_state;
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
-}
-
-static void digits(char *p, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (char)('0' + rnd(10));
-	p[n] = '\0';
-}
+#include "test_rand.h"
 
 static pcre2_code *pcre(const char *pattern)
 {

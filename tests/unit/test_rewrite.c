@@ -17,15 +17,7 @@
 
 #include "rt_bytes.h"
 #include "rt_rewrite.h"
-
-static uint64_t rng_state;
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
-}
+#include "test_rand.h"
 
 static const char *const FAST[][2] = {
 	{"^(\\d{4})$", "+14255550$1"},

@@ -24,16 +24,7 @@
 #include "cfg_yaml.h"
 #include "rt_decide.h"
 #include "rt_snapshot.h"
-
-static uint64_t rng_state = 0x7061746368ull;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? (uint32_t)(rng_state % n) : 0;
-}
+#include "test_rand.h"
 
 struct route {
 	char name[16];
@@ -477,6 +468,7 @@ static void large_patch_declined(void **state)
 
 int main(void)
 {
+	rng_state = 0x7061746368ull;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(patches_equal_full_builds),
 		cmocka_unit_test(errors_reported),
