@@ -862,8 +862,8 @@ static void compact_done(struct cd_server *cd, struct cd_job *j)
 		if (!rc) {
 			cd->srv->next_generation = gen + 1;
 			dp_log(DP_LOG_INFO, "patched generation %llu rebuilt whole as generation %llu "
-					    "(the same %zu routes): compile %.3f s, publish %.3f s",
-			       from, (unsigned long long)gen, routes, j->compile_s, pub_s);
+					    "(the same %zu routes): compile %.3f s, publish %.1f ms",
+			       from, (unsigned long long)gen, routes, j->compile_s, pub_s * 1e3);
 		}
 	}
 	if (rc) {

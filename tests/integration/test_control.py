@@ -797,7 +797,7 @@ def case_patch_compact():
         d.wait_log(r"patched generation 2 served \d+ s unchanged: rebuilding it whole",
                    30 * SLOW, start=n0)
         d.wait_log(r"patched generation 2 rebuilt whole as generation 3 \(the same 5 routes\): "
-                   r"compile [0-9.]+ s, publish [0-9.]+ s", 30 * SLOW, start=n0)
+                   r"compile [0-9.]+ s, publish [0-9.]+ ms", 30 * SLOW, start=n0)
         st = status(d)
         check(st["generation"] == 3 and st["routes"] == 5 and st["config_origin"] == "patch",
               f"status after the rebuild: {st}")
