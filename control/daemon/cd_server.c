@@ -512,21 +512,13 @@ static int job_start(struct cd_server *cd, struct cd_job *j)
 	return 0;
 }
 
+/* Why a load, patch or SIGHUP is refused: a LOAD or PATCH runs (a FOLD or
+ * COMPACT makes them wait instead, see job_defers). */
 static const char *busy_reason(struct cd_server *cd, char *buf, size_t len)
 {
 	double s = (double)(mono_ms() - cd->job->started_ms) / 1000;
-	if (cd->job->kind == CD_JOB_FOLD)
-		snprintf(buf, len, "another config load (%s: the config model catching up with "
-				   "generation %llu) has been running for %.1f s; try again when it "
-				   "is done", cd->job->origin,
-			 (unsigned long long)cd->job->generation, s);
-	else if (cd->job->kind == CD_JOB_COMPACT)
-		snprintf(buf, len, "another config load (the patched generation %llu rebuilt whole) "
-				   "has been running for %.1f s; try again when it is done",
-			 (unsigned long long)cd->job->compacted, s);
-	else
-		snprintf(buf, len, "another config load (%s) has been compiling for %.1f s; try "
-				   "again when it is done", cd->job->origin, s);
+	snprintf(buf, len, "another config load (%s) has been compiling for %.1f s; try again "
+			   "when it is done", cd->job->origin, s);
 	return buf;
 }
 
@@ -870,8 +862,9 @@ static void compact_done(struct cd_server *cd, struct cd_job *j)
 		for (size_t i = 0; i < j->diag.n; i++)
 			dp_log(DP_LOG_ERR, "%s", j->diag.msgs[i]);
 		dp_log(DP_LOG_ERR, "patched generation %llu could not be rebuilt whole (%s); it "
-				   "serves on, the rebuild is tried again in %u s", from,
-		       rc == -EINVAL ? "compile failed" : strerror(-rc), cd->o.compact_after_ms / 1000);
+				   "serves on, the rebuild is tried again in %.1f s", from,
+		       rc == -EINVAL ? "compile failed" : strerror(-rc),
+		       cd->o.compact_after_ms / 1000.0);
 		cd->compact_retry_ms = mono_ms() + cd->o.compact_after_ms;
 	}
 	job_free(j);

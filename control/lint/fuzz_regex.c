@@ -15,29 +15,17 @@
 
 #include "lx_dfa.h"
 #include "lx_regex.h"
+#include "rt_rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* PCRE2 as the oracle, bounded: a nested quantifier like '((1)*)+3' makes
- * it backtrack exponentially, and a fuzz run must not stall on it (that
- * is a timeout, not a finding). Past the bound it gives no verdict. */
-static pcre2_match_context *bounded(void)
-{
-	static pcre2_match_context *mc;
-	if (!mc) {
-		mc = pcre2_match_context_create(NULL);
-		if (mc) {
-			pcre2_set_match_limit(mc, 100000);
-			pcre2_set_depth_limit(mc, 10000);
-		}
-	}
-	return mc;
-}
 
 static void check(const struct lx_dfa *d, pcre2_code *re, pcre2_match_data *md, const char *s,
 		  size_t len)
 {
-	int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, bounded());
+	/* PCRE2 as the oracle, under the rewrites' bounds: a nested quantifier
+	 * like '((1)*)+3' backtracks exponentially, and a fuzz run must not
+	 * stall on it (a timeout, not a finding). Past them: no verdict. */
+	int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, rt_regex_limits());
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
 		return; /* PCRE2's own limits: no verdict */
 	if (lx_dfa_accepts(d, s, len) != (rc >= 0))

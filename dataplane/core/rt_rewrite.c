@@ -210,6 +210,12 @@ static void limits_init(void)
 	}
 }
 
+pcre2_match_context *rt_regex_limits(void)
+{
+	pthread_once(&limits_once, limits_init);
+	return limits;
+}
+
 int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *replace,
 		       char *err, size_t errlen)
 {

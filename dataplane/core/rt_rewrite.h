@@ -51,6 +51,12 @@ int rt_rewrite_compile(struct rt_rewrite *rw, const char *match, const char *rep
 		       char *err, size_t errlen);
 void rt_rewrite_free(struct rt_rewrite *rw);
 
+/* The bounds rewrites run PCRE2 under (100,000 steps, depth 10,000: a
+ * rule that backtracks exponentially fails instead of holding a worker),
+ * for any other PCRE2 match on config regexes. NULL only without memory
+ * (then PCRE2's defaults apply). */
+pcre2_match_context *rt_regex_limits(void);
+
 /* Does pattern compile with PCRE2? (Used to validate route patterns, which
  * Hyperscan matches but PCRE2 defines.) */
 int rt_regex_check(const char *pattern, char *err, size_t errlen);

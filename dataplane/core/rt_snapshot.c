@@ -184,8 +184,6 @@ static bool rules_equal(const struct rt_rewrite *a, uint32_t na, const struct rt
 	return true;
 }
 
-/* Set ids: 2 * trunk (+1 for calling) of the first list with that text;
- * UINT32_MAX for an empty list. */
 /* An empty open-addressing table (UINT32_MAX: free) at most half full
  * with n entries: *size slots, a power of two. NULL on ENOMEM. */
 static uint32_t *intern_table(uint32_t n, uint32_t *size)
@@ -199,6 +197,8 @@ static uint32_t *intern_table(uint32_t n, uint32_t *size)
 	return tab;
 }
 
+/* Set ids: 2 * trunk (+1 for calling) of the first list with that text;
+ * UINT32_MAX for an empty list. */
 static int intern_rule_sets(struct rt_snapshot *s)
 {
 	uint32_t n = 2 * s->n_trunks, size;

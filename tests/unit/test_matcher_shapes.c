@@ -412,10 +412,24 @@ static int on_id(unsigned id, void *p)
 	return 0;
 }
 
+/* Each pattern's verdict on num, PCRE2 evaluating it alone, against the
+ * matcher's (hit[r]: how often it reported id r). */
+static void same_as_pcre2(const char *num, size_t len, pcre2_code **ref, pcre2_match_data *md,
+			  const char *const *pats, const uint8_t *hit, uint32_t n)
+{
+	for (uint32_t r = 0; r < n; r++) {
+		bool want = pcre_match(ref[r], md, num, len);
+		if (want != (hit[r] != 0))
+			fail_msg("number '%s' (len %zu), pattern '%s' (%s): PCRE2 %s, matcher %s", num,
+				 len, pats[r], lowering(pats[r]), want ? "matches" : "does not",
+				 hit[r] ? "matches" : "does not");
+	}
+}
+
 static uint32_t ids_hashed, ids_tree; /* lowered patterns on each side of the trie */
 static uint32_t ids_grouped;          /* ids in shared-alternative groups */
-static bool anchored_only;
-static bool reuse;                    /* most patterns repeat an earlier one */            /* no unanchored Hyperscan shapes (24, 25) */
+static bool anchored_only;            /* no unanchored Hyperscan shapes (24, 25) */
+static bool reuse;                    /* most patterns repeat an earlier one */
 static uint32_t sets_filtered;        /* sets whose Hyperscan prefix filter was on */
 
 static void mixed_set(uint32_t n_routes, uint32_t n_numbers, uint64_t *matches, uint32_t *n_trie,
@@ -478,13 +492,7 @@ static void mixed_set(uint32_t n_routes, uint32_t n_numbers, uint64_t *matches, 
 		assert_int_equal(rt_matcher_scan(&m, num, len, hs, on_id, &g), 0);
 		if (g.calls != g.n)
 			fail_msg("number '%s': an id was reported twice", num);
-		for (uint32_t r = 0; r < n_routes; r++) {
-			bool want = pcre_match(ref[r], md, num, len);
-			if (want != (hit[r] != 0))
-				fail_msg("number '%s' (len %zu), pattern '%s' (%s): PCRE2 %s, matcher %s",
-					 num, len, pats[r], lowering(pats[r]),
-					 want ? "matches" : "does not", hit[r] ? "matches" : "does not");
-		}
+		same_as_pcre2(num, len, ref, md, pp, hit, n_routes);
 		*matches += g.n;
 	}
 	pcre2_match_data_free(md);
@@ -953,13 +961,7 @@ static void one_length_sets_equal_pcre2(void **state)
 			assert_int_equal(got, g.n);
 			for (uint32_t j = 0; j < got && j < 64; j++)
 				assert_true(hit[ids[j]]);
-			for (uint32_t r = 0; r < n_pat; r++) {
-				bool want = pcre_match(ref[r], md, num, len);
-				if (want != (hit[r] != 0))
-					fail_msg("number '%s', pattern '%s' (%s): PCRE2 %s, matcher %s", num,
-						 pats[r], lowering(pats[r]), want ? "matches" : "does not",
-						 hit[r] ? "matches" : "does not");
-			}
+			same_as_pcre2(num, len, ref, md, pp, hit, n_pat);
 			matches += g.n;
 		}
 		pcre2_match_data_free(md);
